@@ -7,6 +7,7 @@ still listed, with ``problems`` saying what is wrong in words a user can act on.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -107,8 +108,20 @@ def read_history(path: str | os.PathLike) -> pd.DataFrame:
     if not history_file.exists():
         raise BrokenRun(f"{HISTORY_FILE} is missing")
     try:
-        frame = pd.read_csv(history_file, na_values=["NA"])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
+        text = history_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BrokenRun(f"{HISTORY_FILE} cannot be read: {error}") from None
+    lines = text.splitlines()
+    if not lines:
+        raise BrokenRun(f"{HISTORY_FILE} is empty")
+    # pandas pads a short row with NaN, so a torn last line would pass unnoticed.
+    width = lines[0].count(",")
+    for number, line in enumerate(lines[1:], start=2):
+        if line.count(",") != width:
+            raise BrokenRun(f"{HISTORY_FILE} is truncated or damaged: line {number} has the wrong number of fields")
+    try:
+        frame = pd.read_csv(io.StringIO(text), na_values=["NA"])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise BrokenRun(f"{HISTORY_FILE} cannot be parsed: {error}") from None
     missing = [column for column in HISTORY_REQUIRED_COLUMNS if column not in frame.columns]
     if missing:

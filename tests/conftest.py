@@ -1,0 +1,56 @@
+"""Fixtures shared by every test module.
+
+Browser tests use Debian's Chromium through Playwright (``executable_path``),
+never a browser Playwright downloads. Without Chromium they are skipped on a
+developer machine, but ``.ci/run`` sets ``REQUIRE_BROWSER=1`` so CI fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+# Keep TensorFlow quiet and deterministic in every test process.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def find_chromium() -> str | None:
+    """Path of the system Chromium, from $CHROMIUM_PATH or the PATH."""
+    candidate = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return candidate if candidate and os.path.exists(candidate) else None
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """The Chromium executable, or a skip (a failure when REQUIRE_BROWSER=1)."""
+    path = find_chromium()
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    """A headless Chromium shared by the session's browser tests."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
