@@ -126,6 +126,10 @@ def read_history(path: str | os.PathLike) -> pd.DataFrame:
     missing = [column for column in HISTORY_REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         raise BrokenRun(f"{HISTORY_FILE} lacks the column(s) {', '.join(missing)}")
+    # Keras' CSVLogger ends every row with a newline: a file cut inside its last
+    # number keeps all its fields, so the missing newline is the only sign.
+    if not text.endswith("\n"):
+        raise BrokenRun(f"{HISTORY_FILE} is truncated: its last line is incomplete")
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise BrokenRun(f"{HISTORY_FILE} column {column!r} holds non-numeric values (truncated file?)")
@@ -200,8 +204,16 @@ def inspect_run(path: Path, check_predictions: bool = True) -> RunInfo:
         except BrokenRun as error:
             info.problems.append(str(error))
     if status == STATUS_COMPLETE:
-        if not (path / MODEL_FILE).is_file():
+        model_file = path / MODEL_FILE
+        if not model_file.is_file():
             info.problems.append(f"{MODEL_FILE} is missing")
+        elif isinstance(info.record.get("model_bytes"), int) and model_file.stat().st_size != info.record["model_bytes"]:
+            # One stat per run catches a truncated or swapped model without hashing it;
+            # the SHA-256 is checked when the model is actually loaded.
+            info.problems.append(
+                f"{MODEL_FILE} has {model_file.stat().st_size} bytes; run.json says "
+                f"{info.record['model_bytes']} (truncated or replaced)"
+            )
         if check_predictions:
             try:
                 read_predictions(path)
