@@ -155,6 +155,10 @@ def read_predictions(path: str | os.PathLike, expected_count: int | None = None)
     except BrokenRun:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        # NumPy's own words for a non-archive mention allow_pickle, which would
+        # mislead a user into loosening the one setting that keeps them safe.
+        if "pickle" in str(error):
+            raise BrokenRun(f"{PREDICTIONS_FILE} is not a valid .npz archive (truncated or overwritten?)") from None
         raise BrokenRun(f"{PREDICTIONS_FILE} cannot be read: {error}") from None
     if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES or y_true.shape != (probs.shape[0],):
         raise BrokenRun(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from runstore import (
+    BrokenRun,
     atomic_write_json,
     atomic_write_text,
     list_runs,
@@ -179,8 +180,15 @@ def test_read_history_sorts_by_epoch_and_reads_keras_na(tmp_path):
 
 def test_read_predictions_refuses_pickled_objects(tmp_path):
     np.savez(tmp_path / "predictions.npz", y_true=np.array([object()], dtype=object), probs=np.zeros((1, 10)))
-    with pytest.raises(Exception, match="cannot be read|Object arrays"):
+    with pytest.raises(BrokenRun, match="not a valid .npz archive"):
         read_predictions(tmp_path)
+
+
+def test_garbage_predictions_file_is_named_without_mentioning_pickle(tmp_path):
+    (tmp_path / "predictions.npz").write_bytes(b"garbage that is no zip archive")
+    with pytest.raises(BrokenRun, match="predictions.npz") as caught:
+        read_predictions(tmp_path)
+    assert "allow_pickle" not in str(caught.value)
 
 
 def test_read_predictions_returns_typed_arrays(tmp_path):

@@ -1,0 +1,29 @@
+"""Several models' answers for one image: a table and the majority."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def answers_table(probs_by_run: dict[str, np.ndarray], class_names: Sequence[str]) -> pd.DataFrame:
+    """One row per run: its answer, the answer's probability and the runner-up."""
+    rows = []
+    for run_id, row in probs_by_run.items():
+        row = np.asarray(row, dtype=np.float64)
+        if row.shape != (len(class_names),):
+            raise ValueError(f"run {run_id}: expected {len(class_names)} probabilities, got shape {row.shape}")
+        first, second = np.argsort(-row, kind="stable")[:2]
+        rows.append({"run": run_id, "answer": class_names[first], "probability": float(row[first]),
+                     "runner-up": f"{class_names[second]} ({row[second]:.0%})"})
+    return pd.DataFrame(rows, columns=["run", "answer", "probability", "runner-up"])
+
+
+def majority(answers: Sequence[str]) -> tuple[str, int]:
+    """The most common answer and how many gave it; a tie goes to the answer listed first."""
+    if not answers:
+        raise ValueError("majority needs at least one answer")
+    return Counter(answers).most_common(1)[0]

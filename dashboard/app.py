@@ -1,0 +1,61 @@
+"""The CIFAR-10 model lab dashboard: ``streamlit run dashboard/app.py`` (or ``make demo``).
+
+This file is the frame: page config, navigation and the sidebar run picker
+shared by all pages. Pages in ``dashboard/pages/`` hold UI only; the logic
+lives in ``analysis/`` and ``serving/``. ``ARTIFACTS_DIR`` chooses the runs folder.
+"""
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the repo root,
+# so `import analysis`, `runstore`, `serving` and `training` would fail without this.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import state  # noqa: E402
+
+PAGES_DIR = Path(__file__).parent / "pages"
+
+st.set_page_config(page_title="CIFAR-10 model lab", page_icon=":material/science:", layout="wide")
+
+
+def page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
+    """A page of ``dashboard/pages/<name>.py`` served at URL path ``/<name>``."""
+    return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
+
+
+# Streamlit serves the default page at "/" only (its url_path is then unused), so
+# /overview, the address other pages and links use, is the same file as a hidden page.
+overview_at_root = st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/leaderboard:",
+                           url_path="leaderboard", default=True)
+overview_by_name = st.Page(PAGES_DIR / "overview.py", title="Overview", url_path="overview", visibility="hidden")
+
+navigation = st.navigation(
+    {
+        "Results": [
+            overview_at_root,
+            overview_by_name,
+            page("curves", "Curves", ":material/show_chart:"),
+            page("confusion", "Confusion", ":material/grid_on:"),
+            page("misclassified", "Misclassified", ":material/broken_image:"),
+        ],
+        "Compare and report": [
+            page("compare", "Compare", ":material/compare_arrows:"),
+            page("failures", "Failures", ":material/report:"),
+            page("report", "Report", ":material/description:"),
+        ],
+        "Try it": [
+            page("classify", "Classify", ":material/upload:"),
+            page("data", "Data", ":material/photo_library:"),
+        ],
+    },
+    expanded=True,
+)
+with st.sidebar:
+    st.markdown("### :material/science: CIFAR-10 model lab")
+state.render_sidebar()
+navigation.run()

@@ -1,0 +1,117 @@
+"""Classify: upload images (or take a random test image) and see what each model answers."""
+
+import numpy as np
+import streamlit as st
+
+from analysis.answers import answers_table, majority
+from analysis.figures import top_k_figure
+from analysis.images import to_display_uint8, upscale_nearest
+from dashboard import state
+
+CLASSES = list(state.class_names())
+MAX_IMAGES = 8
+ctx = state.context()
+st.title("Classify an image")
+state.require_runs(ctx)
+if not ctx.complete:
+    st.info("No run has finished yet, so there is no model to ask. Train one (see the Overview) and come back.")
+    st.stop()
+
+# serving imports Pillow and, when a model loads, Keras; imported here so the other pages never pay for it.
+from serving.models import ModelRefused, model_input_size  # noqa: E402
+from serving.predict import to_model_input, top_k  # noqa: E402
+from serving.uploads import ALLOWED_EXTENSIONS, ImageRejected, decode_image  # noqa: E402
+
+left, right = st.columns(2)
+source = left.radio("Image", ["Upload images", "Random test image"], horizontal=True, key="classify_source")
+scope = right.radio("Classify with", ["One model", "Every finished run"], horizontal=True, key="classify_scope")
+if scope == "One model":
+    default = ctx.focus if ctx.focus in ctx.complete else ctx.complete[0]
+    chosen_runs = [right.selectbox("Model", ctx.complete, index=ctx.complete.index(default), key="classify_run",
+                                   format_func=lambda run_id: state.run_label(ctx.info(run_id)))]
+else:
+    chosen_runs = list(ctx.complete)
+
+# Each entry: (name shown, image the serving layer accepts, true class or None).
+images: list[tuple[str, object, str | None]] = []
+if source == "Upload images":
+    uploads = st.file_uploader(
+        "Upload one or more photos (JPEG, PNG, WebP, BMP, GIF or TIFF)", type=ALLOWED_EXTENSIONS,
+        accept_multiple_files=True, key="uploads",
+        help="Any size: it is cropped to a square and shrunk to 32×32, as CIFAR-10 images are.",
+    )
+    for upload in (uploads or [])[:MAX_IMAGES]:
+        try:
+            images.append((upload.name, decode_image(upload.getvalue()), None))
+        except ImageRejected as refusal:
+            st.error(f"**{upload.name}**: {refusal}")
+    if uploads and len(uploads) > MAX_IMAGES:
+        st.warning(f"Only the first {MAX_IMAGES} images are classified; remove some to see the others.")
+else:
+    loaded = state.test_set()
+    if isinstance(loaded, str):
+        st.warning(f"Test images are not available here. {loaded} Upload an image instead.")
+    else:
+        test_images, test_labels = loaded
+        if st.button("Pick another random test image", key="new_random"):
+            st.session_state["random_index"] = int(np.random.default_rng().integers(len(test_images)))
+        index = st.session_state.setdefault("random_index", 0)
+        index = min(index, len(test_images) - 1)
+        images.append((f"test image #{index}", test_images[index], CLASSES[int(test_labels[index])]))
+
+if not images:
+    st.info("Upload an image or switch to **Random test image** to see the models' answers.")
+    st.stop()
+
+# Load every chosen model once (cached per process) and classify all images in one batch per model.
+probs_by_run: dict[str, np.ndarray] = {}
+inputs_by_run: dict[str, np.ndarray] = {}
+for run_id in chosen_runs:
+    try:
+        model = state.model(ctx.info(run_id))
+    except ModelRefused as refusal:
+        st.error(f"Run **{run_id}** was not used: {refusal}")
+        continue
+    input_size = model_input_size(model)
+    batch = np.stack([to_model_input(image, input_size) for _, image, _ in images])
+    probs_by_run[run_id] = state.classify(ctx.info(run_id), batch)
+    inputs_by_run[run_id] = batch
+if not probs_by_run:
+    st.stop()
+
+PER_ROW = 2  # models side by side; each shows its input next to its top-3 bars
+for image_number, (name, image, true_class) in enumerate(images):
+    st.divider()
+    st.markdown(f"#### {name}" + (f" — true class: **{true_class}**" if true_class else ""))
+    run_ids = list(probs_by_run)
+    original, summary = st.columns([1, 4], vertical_alignment="center")
+    with original:
+        shown = np.asarray(image)
+        st.image(upscale_nearest(shown, 5) if max(shown.shape[:2]) <= 64 else image, caption="as given", width=160)
+    with summary:
+        if len(run_ids) > 1:
+            table = answers_table({run_id: probs_by_run[run_id][image_number] for run_id in run_ids}, CLASSES)
+            winner, agree = majority(table["answer"].tolist())
+            st.markdown(f"**Majority answer: {winner}** — {agree} of {len(run_ids)} models agree.")
+            st.dataframe(table, hide_index=True, width="stretch",
+                         column_config={"probability": st.column_config.NumberColumn(format="percent")})
+        else:
+            answer, probability = top_k(probs_by_run[run_ids[0]][image_number], k=1)[0]
+            st.markdown(f"**{run_ids[0]}** answers **{answer}** ({probability:.0%}).")
+        st.caption("Below, each model's input is shown enlarged: the photo is cropped to a square and shrunk to "
+                   "32×32 pixels like CIFAR-10, which is why small or off-centre objects get lost.")
+    for start in range(0, len(run_ids), PER_ROW):
+        for column, run_id in zip(st.columns(PER_ROW), run_ids[start:start + PER_ROW]):
+            # A bordered box per model, so a lone model leaves no empty box beside it.
+            with column, st.container(border=True):
+                model_input = inputs_by_run[run_id][image_number]
+                side = model_input.shape[0]
+                seen, bars = st.columns([1, 2], vertical_alignment="center")
+                seen.image(upscale_nearest(to_display_uint8(model_input), max(1, 128 // side)),
+                           caption=f"what {run_id} saw ({side}×{side})", width=128)
+                with bars:
+                    st.plotly_chart(
+                        top_k_figure(top_k(probs_by_run[run_id][image_number], k=3), title=run_id,
+                                     color=ctx.colors.get(run_id, "#1f77b4")),
+                        width="stretch", key=f"top3_{image_number}_{run_id}",
+                    )

@@ -1,0 +1,259 @@
+"""What every page shares: cached loading of runs and artifacts, and the sidebar run picker.
+
+Caches are keyed by file modification times, so a run that appears or changes
+shows up on the next rerun without restarting the server; all of them are
+bounded. Models live in ``st.cache_resource`` (one copy per process, never
+mutated); data in ``st.cache_data``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis.figures import run_colors
+from analysis.leaderboard import default_focus_run, selectable_runs
+from analysis.loading import folder_signature
+from runstore import BrokenRun, RunInfo, list_runs, read_history, read_predictions, resolve_artifacts_dir
+from training.data import CLASS_NAMES, DataError, load_test_set
+
+# Session keys; the two run keys are also URL query parameters, so a link reproduces the view.
+COMPARE_KEY = "runs"
+FOCUS_KEY = "run"
+MAX_DEFAULT_COMPARE = 6
+LIVE_REFRESH_SECONDS = 5
+
+FIRST_RUN_HELP = """
+No training runs yet in `{artifacts}`.
+
+Train the first model, then come back (this page updates by itself):
+
+```bash
+make demo                                   # trains the demo suite and serves this app
+# or just one small model, about a minute on a laptop CPU:
+python -m training run --model simple_cnn --epochs 1 --train-limit 2000
+```
+
+Runs are read from `ARTIFACTS_DIR` (now `{artifacts}`); set it before
+`streamlit run dashboard/app.py` to look at another folder.
+"""
+
+
+def artifacts_dir() -> Path:
+    """The artifacts folder this server reads (``$ARTIFACTS_DIR`` or the repo's ``artifacts/``)."""
+    return resolve_artifacts_dir()
+
+
+# ttl: a trainer killed mid-run changes no file; re-checking its process every
+# few seconds is what turns "running" into "interrupted".
+@st.cache_data(max_entries=8, ttl=15, show_spinner=False)
+def _cached_runs(folder: str, signature: tuple) -> list[RunInfo]:
+    return list_runs(folder)
+
+
+def all_runs() -> list[RunInfo]:
+    """Every run folder, broken ones included, newest first (cached until a file changes)."""
+    folder = artifacts_dir()
+    return _cached_runs(str(folder), folder_signature(folder))
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def _cached_history(path: str, key: tuple) -> pd.DataFrame:
+    return read_history(path)
+
+
+def history(info: RunInfo) -> pd.DataFrame | None:
+    """The run's history.csv, or None when it has none yet or it cannot be read."""
+    try:
+        return _cached_history(str(info.path), info.mtime_key)
+    except BrokenRun:
+        return None
+
+
+@st.cache_data(max_entries=24, ttl=3600, show_spinner=False)
+def _cached_predictions(path: str, key: tuple) -> tuple[np.ndarray, np.ndarray]:
+    return read_predictions(path)
+
+
+def predictions(info: RunInfo) -> tuple[np.ndarray, np.ndarray]:
+    """``(y_true, probs)`` of a complete run; raises ``BrokenRun`` with the reason."""
+    return _cached_predictions(str(info.path), info.mtime_key)
+
+
+@st.cache_resource(max_entries=2, ttl=3600, show_spinner="Reading the CIFAR-10 test images…")
+def _cached_test_set(data_folder_hint: str) -> tuple[np.ndarray, np.ndarray] | str:
+    try:
+        images, labels = load_test_set()
+    except DataError as error:
+        return str(error)
+    # Shared by every session: make accidental writes fail loudly instead of corrupting others.
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
+
+
+def test_set() -> tuple[np.ndarray, np.ndarray] | str:
+    """The test images and labels, or a sentence saying why they are unavailable."""
+    import os
+
+    return _cached_test_set(os.environ.get("CIFAR10_DIR", ""))
+
+
+# Bounded above the dozen runs a study has, so "every finished run" on Classify never evicts
+# a model it is about to use again; least recently used ones go first beyond that.
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Loading the model…")
+def _cached_model(folder: str, run_id: str, key: tuple):
+    from serving.models import load_run_model  # imported late: it imports Keras
+
+    return load_run_model(folder, run_id)
+
+
+def model(info: RunInfo):
+    """The run's Keras model, loaded once per process (safe mode, SHA-256 checked).
+
+    Raises ``serving.models.ModelRefused`` with a message for the user.
+    """
+    return _cached_model(str(artifacts_dir()), info.run_id, info.mtime_key)
+
+
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+def _cached_probs(folder: str, run_id: str, key: tuple, batch: np.ndarray) -> np.ndarray:
+    from serving.predict import predict_probs
+
+    return predict_probs(_cached_model(folder, run_id, key), batch)
+
+
+def classify(info: RunInfo, batch: np.ndarray) -> np.ndarray:
+    """Probabilities of the run's model for ``batch``, remembered per run and input.
+
+    Changing another widget reruns the page; this keeps those reruns from
+    running the models again on images they already answered.
+    """
+    return _cached_probs(str(artifacts_dir()), info.run_id, info.mtime_key, batch)
+
+
+@dataclass
+class Context:
+    """The runs and the user's choice of them, as every page needs them."""
+
+    runs: list[RunInfo]
+    by_id: dict[str, RunInfo]
+    selectable: list[str]
+    compared: list[str]
+    focus: str | None
+    colors: dict[str, str]
+
+    def info(self, run_id: str) -> RunInfo:
+        """The ``RunInfo`` of ``run_id``."""
+        return self.by_id[run_id]
+
+    @property
+    def complete(self) -> list[str]:
+        """Selectable runs that finished (they have a model and predictions)."""
+        return [run_id for run_id in self.selectable if self.by_id[run_id].status == "complete"]
+
+
+def run_label(info: RunInfo) -> str:
+    """How a run is named in pickers: id, model and test accuracy or status."""
+    record = info.record or {}
+    accuracy = record.get("test_accuracy")
+    detail = f"{accuracy:.1%}" if accuracy is not None else info.status
+    return f"{info.run_id} · {record.get('model', '?')} · {detail}"
+
+
+def ensure_frame() -> None:
+    """Make sure the page runs inside ``app.py``'s frame, not on its own.
+
+    Streamlit treats a folder named ``pages/`` beside the entry script as the
+    old file-based navigation until some session calls ``st.navigation``. So on
+    a fresh server, a first visit straight to ``/curves`` would run the page file
+    alone: no sidebar run picker, no wide layout. Switching that mode off and
+    rerunning makes Streamlit run ``app.py``, which routes back to this page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def context() -> Context:
+    """The current runs and selection (read from session state the sidebar filled).
+
+    Every page calls this first; it also puts a page opened directly by URL into the app's frame.
+    """
+    ensure_frame()
+    runs = all_runs()
+    by_id = {info.run_id: info for info in runs}
+    selectable = selectable_runs(runs)
+    compared = [run_id for run_id in st.session_state.get(COMPARE_KEY, []) or [] if run_id in by_id]
+    focus = st.session_state.get(FOCUS_KEY)
+    if focus not in selectable:
+        focus = default_focus_run(runs)
+    return Context(runs, by_id, selectable, compared, focus, run_colors([info.run_id for info in runs]))
+
+
+def render_sidebar() -> None:
+    """The run picker shared by all pages: runs to compare and one focus run."""
+    runs = all_runs()
+    selectable = selectable_runs(runs)
+    by_id = {info.run_id: info for info in runs}
+    with st.sidebar:
+        st.caption(f"Artifacts: `{artifacts_dir()}`")
+        if not selectable:
+            st.info("No runs to pick yet.")
+            return
+        default_compare = [run_id for run_id in selectable if by_id[run_id].status in ("complete", "running", "interrupted")]
+        st.multiselect(
+            "Runs to compare",
+            options=selectable,
+            default=default_compare[:MAX_DEFAULT_COMPARE],
+            # Only the id: the sidebar is narrow, and the URL carries the formatted value.
+            key=COMPARE_KEY,
+            bind="query-params",
+            help="Curves overlay these runs; Classify can ask all of them. Also set by ticking rows on the Overview.",
+        )
+        focus_default = default_focus_run(runs)
+        st.selectbox(
+            "Focus run",
+            options=selectable,
+            index=selectable.index(focus_default) if focus_default in selectable else 0,
+            # No format_func: a bound selectbox writes the *formatted* option into the URL,
+            # and a link should carry the plain run id.
+            key=FOCUS_KEY,
+            bind="query-params",
+            help="The one run that Confusion, Misclassified and the model card show.",
+        )
+        broken = sum(info.is_broken for info in runs)
+        if broken:
+            st.caption(f"{broken} broken run(s) are listed on the Overview with the reason.")
+
+
+def require_runs(ctx: Context) -> None:
+    """Stop the page with the how-to-train message when there is nothing to show."""
+    if not ctx.runs:
+        st.info(FIRST_RUN_HELP.format(artifacts=artifacts_dir()))
+        st.stop()
+
+
+def require_focus_complete(ctx: Context) -> RunInfo:
+    """The focus run if it finished; otherwise stop the page with what to do."""
+    require_runs(ctx)
+    if not ctx.complete:
+        st.info("No run has finished yet, so there are no test-set predictions to show. "
+                "This page fills in when the first run completes; the Curves page shows live runs now.")
+        st.stop()
+    info = ctx.info(ctx.focus) if ctx.focus else None
+    if info is None or info.status != "complete":
+        st.info(f"The focus run `{ctx.focus}` has not finished. Pick a finished run as **Focus run** in the sidebar.")
+        st.stop()
+    return info
+
+
+def class_names() -> tuple[str, ...]:
+    """The CIFAR-10 class names in label order."""
+    return CLASS_NAMES

@@ -1,0 +1,194 @@
+"""The dashboard in real headless Chromium against a real ``streamlit run`` server.
+
+Every page renders its content (charts where it has them), a link with ``?run=``
+reproduces the view, an upload on Classify returns a prediction and a bad upload
+shows the error sentence. Screenshots of every page and each page's render time
+go to ``test-output/``; look at the screenshots after changing a page.
+
+Run alone: ``.venv/bin/pytest -m browser tests/test_browser_dashboard.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = REPO_ROOT / "test-output"
+SCREENSHOTS = OUTPUT / "screenshots"
+SERVER_START_SECONDS = 90
+PAGE_TIMEOUT_MS = 90_000
+CHART = ".js-plotly-plot"
+IMAGE = "[data-testid=stImage] img"
+# What proves each page rendered (beyond its title).
+PAGE_CONTENT = {
+    "overview": "[data-testid=stDataFrame]",
+    "curves": CHART,
+    "confusion": CHART,
+    "misclassified": IMAGE,
+    "classify": "[data-testid=stFileUploader]",
+    "data": IMAGE,
+    "compare": "[data-testid=stMain] h1",
+    "failures": "[data-testid=stMain] h1",
+    "report": "[data-testid=stMain] h1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_health(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"streamlit did not become healthy in {SERVER_START_SECONDS} s:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(tmp_path_factory, chromium_path):
+    """A real server on a free port, reading fixture runs (on the real test set when CIFAR10_DIR is set)."""
+    root = tmp_path_factory.mktemp("browser")
+    real_data = os.environ.get("CIFAR10_DIR")
+    if real_data and (Path(real_data) / "test_batch").exists():
+        from training.data import load_test_set
+
+        images, labels = load_test_set(real_data)
+        data_dir = Path(real_data)
+    else:
+        images, labels = synthetic_test_set()
+        data_dir = write_cifar_test_folder(root / "cifar", images, labels)
+    artifacts = make_demo_artifacts(root / "artifacts", test_images=images, test_labels=labels)
+    port = free_port()
+    environment = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "CIFAR10_DIR": str(data_dir),
+                   "TF_CPP_MIN_LOG_LEVEL": "2"}
+    log_path = root / "streamlit.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base_url, process, log_path)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def open_page(tab, base_url: str, name: str, query: str = "") -> float:
+    """Open ``/name`` and wait until its content is drawn; return the seconds it took."""
+    started = time.monotonic()
+    tab.goto(f"{base_url}/{name}{query}")
+    tab.wait_for_selector("[data-testid=stMain] h1", timeout=PAGE_TIMEOUT_MS)
+    tab.wait_for_selector(PAGE_CONTENT[name], timeout=PAGE_TIMEOUT_MS)
+    return time.monotonic() - started
+
+
+def assert_no_error_shown(tab) -> None:
+    assert tab.locator("[data-testid=stException]").count() == 0
+
+
+def test_every_page_renders_and_is_screenshotted(dashboard_url, page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    times = {}
+    for name in PAGE_CONTENT:
+        first = open_page(page, dashboard_url, name)
+        warm = open_page(page, dashboard_url, name)
+        times[name] = (first, warm)
+        if PAGE_CONTENT[name] == CHART:
+            assert page.locator(CHART).count() >= 1
+        # Every page sits in the app's frame, even the first one a fresh server serves by URL.
+        assert "Runs to compare" in page.locator("[data-testid=stSidebar]").inner_text()
+        assert_no_error_shown(page)
+        page.wait_for_timeout(800)  # let the last images and charts paint before the screenshot
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    lines = [f"{name:<14} first {first:5.2f} s   warm {warm:5.2f} s" for name, (first, warm) in times.items()]
+    (OUTPUT / "page_times.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def test_overview_lists_broken_and_failed_runs_with_reasons(dashboard_url, page):
+    open_page(page, dashboard_url, "overview")
+    text = page.locator("[data-testid=stMain]").inner_text()
+    assert "failed-run is failed" in text and "ResourceExhaustedError" in text
+    assert "broken-run is broken" in text and "predictions.npz" in text
+
+
+def test_a_link_with_the_run_reproduces_the_view(dashboard_url, page):
+    open_page(page, dashboard_url, "confusion", "?run=vgg16-transfer-b")
+    assert "Run vgg16-transfer-b" in page.locator("[data-testid=stMain]").inner_text()
+    open_page(page, dashboard_url, "confusion", "?run=simple-cnn-a")
+    assert "Run simple-cnn-a" in page.locator("[data-testid=stMain]").inner_text()
+
+
+def png_bytes() -> bytes:
+    pixels = np.zeros((64, 48, 3), dtype=np.uint8)
+    pixels[..., 0] = 200  # a red photo, not square: the page crops it
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_upload_on_classify_returns_a_prediction_and_a_bad_file_an_error(dashboard_url, page):
+    open_page(page, dashboard_url, "classify")
+    upload = page.locator("[data-testid=stFileUploader] input[type=file]")
+    upload.set_input_files([
+        {"name": "red.png", "mimeType": "image/png", "buffer": png_bytes()},
+        {"name": "broken.png", "mimeType": "image/png", "buffer": b"this is not an image at all"},
+    ])
+    page.wait_for_selector(CHART, timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text("what ", exact=False).first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    text = page.locator("[data-testid=stMain]").inner_text()
+    assert "red.png" in text
+    assert "broken.png" in text and "not an image in an accepted format" in text
+    assert_no_error_shown(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / "classify-upload.png"), full_page=True)
+
+
+def test_clicking_a_confusion_cell_shows_its_images(dashboard_url, page):
+    open_page(page, dashboard_url, "confusion", "?run=simple-cnn-a")
+    page.wait_for_timeout(1000)
+    grid = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    classes = 10
+    # The cell of true "cat" (row 3) predicted as "dog" (column 5).
+    page.mouse.click(grid["x"] + grid["width"] * 5.5 / classes, grid["y"] + grid["height"] * 3.5 / classes)
+    page.get_by_text("of class cat predicted as dog").wait_for(timeout=PAGE_TIMEOUT_MS)

@@ -1,0 +1,139 @@
+"""Every dashboard page runs under Streamlit's AppTest against fixture runs, without exceptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def fixture_folders(tmp_path_factory):
+    """An artifacts folder with one run of every kind, and the matching synthetic test set."""
+    root = tmp_path_factory.mktemp("dashboard")
+    artifacts = make_demo_artifacts(root / "artifacts")
+    cifar = write_cifar_test_folder(root / "cifar", *synthetic_test_set())
+    return artifacts, cifar
+
+
+@pytest.fixture
+def app_env(fixture_folders, monkeypatch):
+    artifacts, cifar = fixture_folders
+    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
+    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
+    return artifacts
+
+
+def run_page(page: str | None = None, **session) -> AppTest:
+    """Run the app (on ``page``), with ``session`` values preset as if the user chose them.
+
+    AppTest does not seed widgets from the URL (the browser test checks that),
+    so the run picker's choice is set through session state here.
+    """
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in session.items():
+        app.session_state[key] = value
+    app.run()
+    if page:
+        app.switch_page(f"pages/{page}.py")
+        app.run()
+    return app
+
+
+def all_text(app: AppTest) -> str:
+    parts = [element.value for kind in ("markdown", "caption", "info", "warning", "error", "title", "header", "subheader")
+             for element in getattr(app, kind)]
+    return "\n".join(str(part) for part in parts)
+
+
+def test_overview_lists_every_run_with_its_state(app_env):
+    app = run_page()
+    assert not app.exception
+    assert app.title[0].value == "Leaderboard"
+    table = app.dataframe[0].value
+    assert set(table["run"]) == {"simple-cnn-a", "vgg16-transfer-b", "live-run", "failed-run", "broken-run"}
+    statuses = dict(zip(table["run"], table["status"]))
+    assert statuses["live-run"] == "running (epoch 2 done)"
+    assert statuses["failed-run"] == "failed"
+    assert statuses["broken-run"] == "broken"
+    text = all_text(app)
+    assert "ResourceExhaustedError" in text          # the failed run's error
+    assert "predictions.npz" in text                # the broken run's reason
+    assert "Model card" in text
+    weights = dict(zip(table["run"], table["weights"]))
+    assert weights["vgg16-transfer-b"].startswith("ImageNet (fixture: ImageNet weights were not downloadable")
+
+
+def test_sidebar_picker_keeps_the_chosen_focus_run(app_env):
+    app = run_page(run="vgg16-transfer-b")
+    assert not app.exception
+    assert app.sidebar.selectbox(key="run").value == "vgg16-transfer-b"
+    assert set(app.sidebar.multiselect(key="runs").value) == {"simple-cnn-a", "vgg16-transfer-b", "live-run"}
+
+
+def test_curves_page_draws_both_metrics_and_best_epochs(app_env):
+    app = run_page("curves")
+    assert not app.exception
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2
+    table = app.dataframe[0].value
+    assert set(table["run"]) == {"simple-cnn-a", "vgg16-transfer-b", "live-run"}
+    assert table["best epoch"].between(1, 5).all()
+    app.slider(key="smoothing").set_value(0.6).run()
+    app.radio(key="x_axis").set_value("time").run()
+    app.toggle(key="log_loss").set_value(True).run()
+    assert not app.exception
+
+
+def test_confusion_page_shows_matrix_tables_and_cell_images(app_env):
+    app = run_page("confusion", run="simple-cnn-a")
+    assert not app.exception
+    assert len(app.get("plotly_chart")) == 1
+    per_class = app.dataframe[1].value
+    assert list(per_class["class"])[:2] == ["airplane", "automobile"]
+    # The most confused pair is preselected, so its images show at once.
+    assert len(app.image) == 1 and len(app.image[0].value) >= 1
+    app.selectbox(key="cell_true").set_value("cat").run()
+    app.selectbox(key="cell_predicted").set_value("dog").run()
+    assert not app.exception
+    assert "of class **cat** predicted as **dog**" in all_text(app)
+
+
+def test_misclassified_gallery_filters_and_pages(app_env):
+    app = run_page("misclassified", run="vgg16-transfer-b")
+    assert not app.exception
+    assert "got" in all_text(app) and "wrong" in all_text(app)
+    app.multiselect(key="wrong_true").set_value(["cat"]).run()
+    assert not app.exception
+    assert "match the filters" in all_text(app)
+
+
+def test_classify_random_test_image_with_every_model(app_env):
+    app = run_page("classify")
+    assert not app.exception
+    app.radio(key="classify_source").set_value("Random test image").run()
+    app.radio(key="classify_scope").set_value("Every finished run").run()
+    assert not app.exception, app.exception
+    text = all_text(app)
+    assert "Majority answer" in text
+    assert "of 2 models agree" in text
+
+
+def test_data_page_without_training_images_says_so(app_env):
+    app = run_page("data")
+    assert not app.exception
+    assert "not available" in all_text(app)
+
+
+def test_empty_artifacts_folder_explains_how_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path))
+    for page in (None, "curves", "confusion", "misclassified", "classify"):
+        app = run_page(page)
+        assert not app.exception
+        assert "python -m training run --model simple_cnn" in all_text(app) or "No run" in all_text(app), page
