@@ -1,7 +1,7 @@
 """The CIFAR-10 model lab dashboard: ``streamlit run dashboard/app.py`` (or ``make demo``).
 
 This file is the frame: page config, navigation and the sidebar run picker
-shared by all pages. Pages in ``dashboard/pages/`` hold UI only; the logic
+shared by all pages. Pages in ``dashboard/views/`` hold UI only; the logic
 lives in ``analysis/`` and ``serving/``. ``ARTIFACTS_DIR`` chooses the runs folder.
 """
 
@@ -18,13 +18,15 @@ import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
 
-PAGES_DIR = Path(__file__).parent / "pages"
+# Not "pages/": Streamlit would treat a folder of that name beside the entry
+# script as its older file-based navigation and run a page outside this frame.
+PAGES_DIR = Path(__file__).parent / "views"
 
 st.set_page_config(page_title="CIFAR-10 model lab", page_icon=":material/science:", layout="wide")
 
 
 def page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
-    """A page of ``dashboard/pages/<name>.py`` served at URL path ``/<name>``."""
+    """A page of ``dashboard/views/<name>.py`` served at URL path ``/<name>``."""
     return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
 
 

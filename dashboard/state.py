@@ -165,28 +165,11 @@ def run_label(info: RunInfo) -> str:
     return f"{info.run_id} · {record.get('model', '?')} · {detail}"
 
 
-def ensure_frame() -> None:
-    """Make sure the page runs inside ``app.py``'s frame, not on its own.
-
-    Streamlit treats a folder named ``pages/`` beside the entry script as the
-    old file-based navigation until some session calls ``st.navigation``. So on
-    a fresh server, a first visit straight to ``/curves`` would run the page file
-    alone: no sidebar run picker, no wide layout. Switching that mode off and
-    rerunning makes Streamlit run ``app.py``, which routes back to this page.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def context() -> Context:
     """The current runs and selection (read from session state the sidebar filled).
 
-    Every page calls this first; it also puts a page opened directly by URL into the app's frame.
+    Every page calls this first.
     """
-    ensure_frame()
     runs = all_runs()
     by_id = {info.run_id: info for info in runs}
     selectable = selectable_runs(runs)

@@ -41,7 +41,7 @@ def run_page(page: str | None = None, **session) -> AppTest:
         app.session_state[key] = value
     app.run()
     if page:
-        app.switch_page(f"pages/{page}.py")
+        app.switch_page(f"views/{page}.py")
         app.run()
     return app
 

@@ -37,7 +37,6 @@ def data_overview(data_folder_hint: str, validation_size: int) -> tuple[np.ndarr
     return samples, counts
 
 
-state.ensure_frame()
 st.title("The data: CIFAR-10")
 st.caption("60,000 colour images of 32×32 pixels in 10 classes: 50,000 for training (a validation set is held out "
            "of those) and 10,000 for the final test. Every model here learns from exactly these pixels.")

@@ -1,0 +1,229 @@
+"""Compare: is run B really better than run A on the same test images, and where do they differ?
+
+UI only: statistics in ``analysis.stats``, calibration in ``analysis.calibration``,
+costs in ``analysis.pareto``, figures in ``analysis.comparison_figures``.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from analysis.calibration import calibration_summary, confidence_and_correct, confidence_histogram, reliability_bins
+from analysis.comparison_figures import (
+    confidence_histogram_figure,
+    confusion_difference_figure,
+    pareto_figure,
+    reliability_figure,
+    style_per_class,
+)
+from analysis.failures import disagreements, filter_disagreements
+from analysis.gallery import page_bounds
+from analysis.latency_record import latency_entry, store_latency
+from analysis.metrics import confusion_matrix
+from analysis.pareto import COST_COLUMNS, cost_frame, mark_front
+from analysis.stats import compare_runs, per_class_comparison
+from dashboard import comparison_widgets as widgets
+from dashboard import state
+from runstore import BrokenRun
+
+CLASSES = list(state.class_names())
+PAGE_SIZE = 30
+WHO_OPTIONS = {"either or neither": None, "only A right": "A", "only B right": "B", "neither right": "neither"}
+
+MEASURE_MESSAGES_KEY = "measure_messages"
+
+
+def measure_latency_of(run_ids: list[str]) -> None:
+    """Measure and store the latency of ``run_ids`` (a button callback); messages go to session state."""
+    from serving.models import ModelRefused
+    from serving.predict import measure_latency
+
+    current = state.context()
+    messages = []
+    with st.spinner(f"Measuring {len(run_ids)} model(s) on the CPU…"):
+        for run_id in run_ids:
+            info = current.info(run_id)
+            try:
+                model = state.model(info)
+                entry = latency_entry(measure_latency(model, int(info.record.get("input_size") or 32)))
+                store_latency(info.path, entry)
+            except ModelRefused as refusal:
+                messages.append(("error", f"{run_id}: {refusal}"))
+            except (ValueError, OSError, BrokenRun) as error:
+                messages.append(("error", f"{run_id}: the latency could not be measured or stored ({error})."))
+            else:
+                messages.append(("success", f"{run_id}: {entry['single_ms']:.1f} ms for one image, "
+                                            f"{entry['images_per_second']:,.0f} images per second in batches of 256."))
+    st.session_state[MEASURE_MESSAGES_KEY] = messages
+
+
+ctx = state.context()
+st.title("Compare two runs")
+state.require_runs(ctx)
+complete = sorted(ctx.complete, key=lambda run_id: -(ctx.info(run_id).record.get("test_accuracy") or 0))
+if len(complete) < 2:
+    st.info("Comparing needs two finished runs, and there "
+            + ("is only one" if complete else "is none") + " so far. Train another model "
+            "(for example `python -m training run --model simple_cnn --epochs 1 --train-limit 2000`) and come back.")
+    st.stop()
+
+pickers = st.columns(2)
+run_a = pickers[0].selectbox("Run A (baseline)", complete, index=1, key="compare_a", bind="query-params",
+                             format_func=lambda run_id: state.run_label(ctx.info(run_id)))
+run_b = pickers[1].selectbox("Run B (challenger)", complete, index=0, key="compare_b", bind="query-params",
+                             format_func=lambda run_id: state.run_label(ctx.info(run_id)))
+if run_a == run_b:
+    st.warning("Run A and run B are the same run. Pick two different runs to compare.")
+    st.stop()
+
+y_true_a, probs_a = widgets.predictions_or_stop(ctx.info(run_a))
+y_true_b, probs_b = widgets.predictions_or_stop(ctx.info(run_b))
+y_true = widgets.same_test_images_or_stop({run_a: y_true_a, run_b: y_true_b})
+predicted_a, predicted_b = probs_a.argmax(axis=1), probs_b.argmax(axis=1)
+st.caption(f"Both runs are judged on the same {len(y_true):,} test images, so every difference below is measured "
+           "image by image, not from two separate scores.")
+
+(significance_tab, per_class_tab, confusion_tab, disagreement_tab, calibration_tab, cost_tab) = st.tabs(
+    ["Significance", "Per class", "Confusion difference", "Disagreements", "Calibration", "Cost vs accuracy"]
+)
+
+with significance_tab:
+    comparison = compare_runs(run_a, run_b, y_true, probs_a, probs_b)
+    metrics = st.columns(3)
+    for column, label, interval in ((metrics[0], f"A · {run_a}", comparison.accuracy_a),
+                                    (metrics[1], f"B · {run_b}", comparison.accuracy_b)):
+        column.metric(label, f"{interval.estimate:.2%}", border=True,
+                      help="Test accuracy with its 95% bootstrap interval (test images resampled 10,000 times).")
+        column.caption(f"95% interval {interval.lower:.2%} – {interval.upper:.2%}")
+    difference = comparison.difference
+    metrics[2].metric("B − A", f"{difference.estimate * 100:+.2f} points", border=True,
+                      help="Paired bootstrap: each resample draws the same images for both runs.")
+    metrics[2].caption(f"95% interval {difference.lower * 100:+.2f} to {difference.upper * 100:+.2f} points")
+    significant = comparison.test.p_value < 0.05
+    (st.success if significant else st.info)(comparison.sentence)
+    st.markdown("**McNemar's 2×2 table** (number of test images)")
+    table = pd.DataFrame(comparison.test.table, index=["A right", "A wrong"], columns=["B right", "B wrong"])
+    st.table(table, width="content")
+    st.caption("Only the off-diagonal cells (one run right, the other wrong) carry evidence about which run is better; "
+               f"the test uses the {comparison.test.method}.")
+
+with per_class_tab:
+    st.markdown(f"Precision, recall and F1 of **A = {run_a}** and **B = {run_b}** per class; "
+                "Δ = B − A, green where B is better, red where it is worse.")
+    per_class = per_class_comparison(y_true, predicted_a, predicted_b, CLASSES)
+    st.dataframe(style_per_class(per_class), hide_index=True, width="stretch")
+    best, worst = per_class.loc[per_class["f1_delta"].idxmax()], per_class.loc[per_class["f1_delta"].idxmin()]
+    st.caption(f"Biggest F1 gain for B: **{best['class']}** ({best['f1_delta']:+.1%}); "
+               f"biggest loss: **{worst['class']}** ({worst['f1_delta']:+.1%}).")
+
+with confusion_tab:
+    percentages = st.toggle("Row percentages (off: image counts)", value=True, key="compare_confusion_percent")
+    matrix_a = confusion_matrix(y_true, predicted_a, num_classes=len(CLASSES))
+    matrix_b = confusion_matrix(y_true, predicted_b, num_classes=len(CLASSES))
+    st.plotly_chart(confusion_difference_figure(matrix_a, matrix_b, CLASSES, run_a, run_b, percentages),
+                    width="stretch", key="compare_confusion_chart")
+    st.caption("Numbers are B minus A. On the diagonal a positive number means B recognises more of that class; "
+               "off the diagonal a negative number means B makes that mistake less often. Blue is better for B.")
+
+with disagreement_tab:
+    frame = disagreements(y_true, probs_a, probs_b)
+    counts = frame["who_was_right"].value_counts()
+    st.markdown(f"A and B give different answers on **{len(frame):,}** test images: A right on "
+                f"**{counts.get('A', 0):,}**, B right on **{counts.get('B', 0):,}**, neither on "
+                f"**{counts.get('neither', 0):,}**.")
+    filters = st.columns([2, 2, 1])
+    true_class = filters[0].selectbox("True class", ["all classes"] + CLASSES, key="disagree_class")
+    who = filters[1].selectbox("Who was right", list(WHO_OPTIONS), key="disagree_who")
+    shown = filter_disagreements(frame, None if true_class == "all classes" else CLASSES.index(true_class),
+                                 WHO_OPTIONS[who])
+    page = page_bounds(len(shown), PAGE_SIZE, filters[2].number_input(
+        "Page", min_value=1, value=1, step=1, key="disagree_page"))
+    st.caption(f"{len(shown):,} image(s) match; page {page.number} of {page.count}, most confident answers first. "
+               "Under each image: the true class, then A's and B's answers with their confidence.")
+    images = widgets.test_images_for(y_true)
+    rows = shown.iloc[page.start:page.stop]
+    if images is not None and len(rows):
+        mark = {"A": ("✓", "✗"), "B": ("✗", "✓"), "neither": ("✗", "✗")}
+        captions = [
+            f"**#{row.index} {CLASSES[row.true_label]}**  \nA {mark[row.who_was_right][0]} {CLASSES[row.predicted_a]} "
+            f"{row.confidence_a:.0%}  \nB {mark[row.who_was_right][1]} {CLASSES[row.predicted_b]} {row.confidence_b:.0%}"
+            for row in rows.itertuples()
+        ]
+        widgets.show_tiles(images, rows["index"].to_numpy(), captions)
+        with st.expander("Where do they look? Grad-CAM for one of these images"):
+            chosen = st.selectbox("Test image", rows["index"].tolist(), key="disagree_gradcam_image",
+                                  format_func=lambda index: f"#{index} ({CLASSES[y_true[index]]})")
+            if st.toggle("Show Grad-CAM for A and B", key="disagree_gradcam_show"):
+                widgets.gradcam_panel(ctx, [run_a, run_b], images[chosen], CLASSES)
+    elif len(rows):
+        st.dataframe(rows.assign(
+            true_label=[CLASSES[label] for label in rows["true_label"]],
+            predicted_a=[CLASSES[label] for label in rows["predicted_a"]],
+            predicted_b=[CLASSES[label] for label in rows["predicted_b"]],
+        ), hide_index=True, width="stretch")
+
+with calibration_tab:
+    default_runs = [run_a, run_b] + [run_id for run_id in ctx.compared if run_id in complete and run_id not in (run_a, run_b)]
+    calibrated = st.multiselect("Runs", complete, default=default_runs, key="calibration_runs",
+                                format_func=lambda run_id: state.run_label(ctx.info(run_id)))
+    loaded = widgets.predictions_of(ctx, calibrated)
+    if not loaded:
+        st.info("Choose at least one run to see how far its confidence can be trusted.")
+    else:
+        bins, eces, summaries = {}, {}, []
+        for run_id, (labels, probs) in loaded.items():
+            confidence, correct = confidence_and_correct(labels, probs)
+            bins[run_id] = reliability_bins(confidence, correct)
+            summary = calibration_summary(labels, probs)
+            eces[run_id] = summary["ece"]
+            summaries.append({"run": run_id, **summary})
+        st.plotly_chart(reliability_figure(bins, eces, ctx.colors), width="stretch", key="reliability_chart")
+        st.dataframe(pd.DataFrame(summaries), hide_index=True, width="stretch", column_config={
+            "ece": st.column_config.NumberColumn("ECE", format="%.3f", help="Expected calibration error; 0 is perfect."),
+            "mean_confidence": st.column_config.NumberColumn("mean confidence", format="percent"),
+            "accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
+            "mean_confidence_when_wrong": st.column_config.NumberColumn("mean confidence when wrong", format="percent"),
+        })
+        st.caption("A point below the dotted line means the run is over-confident at that confidence: it is right "
+                   "less often than it claims.")
+        histogram_columns = st.columns(2)
+        for position, (run_id, (labels, probs)) in enumerate(loaded.items()):
+            confidence, correct = confidence_and_correct(labels, probs)
+            with histogram_columns[position % 2]:
+                st.plotly_chart(confidence_histogram_figure(confidence_histogram(confidence, correct), run_id),
+                                width="stretch", key=f"confidence_histogram_{run_id}")
+
+with cost_tab:
+    costs = cost_frame([ctx.info(run_id).record for run_id in complete])
+    # Start on the first cost that any run has: latency is missing until someone measures it.
+    measured = [column for column in COST_COLUMNS if costs[column].notna().any()] or list(COST_COLUMNS)
+    axis = st.radio("Accuracy against", list(COST_COLUMNS), format_func=COST_COLUMNS.get, horizontal=True,
+                    index=list(COST_COLUMNS).index(measured[0]), key="cost_axis")
+    marked = mark_front(costs, axis)
+    if marked[axis].notna().any():
+        st.plotly_chart(pareto_figure(marked, axis, ctx.colors), width="stretch", key="pareto_chart")
+        front = marked.loc[marked["on_front"], "run_id"].tolist()
+        st.caption(f"On the Pareto front (no other run is both cheaper and more accurate): {', '.join(front)}.")
+    else:
+        st.info("No run has this cost measured yet. Measure latency below.")
+    st.dataframe(marked.drop(columns=["on_front"]), hide_index=True, width="stretch", column_config={
+        "test_accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
+        "single_ms": st.column_config.NumberColumn("1 image (ms)", format="%.2f"),
+        "batch256_ms": st.column_config.NumberColumn("256 images (ms)", format="%.1f"),
+        "images_per_second": st.column_config.NumberColumn("images / s", format="%.0f"),
+        "params_total": st.column_config.NumberColumn("parameters", format="%d"),
+        "model_megabytes": st.column_config.NumberColumn("size (MB)", format="%.2f"),
+    })
+    unmeasured = costs.loc[costs["single_ms"].isna(), "run_id"].tolist()
+    for kind, message in st.session_state.pop(MEASURE_MESSAGES_KEY, []):
+        (st.success if kind == "success" else st.error)(message)
+    if unmeasured:
+        st.markdown("**Measure latency** on this machine's CPU: one image and a batch of 256, median of 5 timed "
+                    "calls after a warm-up. The result is stored with the run, so this happens once.")
+        to_measure = st.multiselect("Runs to measure", unmeasured, default=unmeasured, key="measure_runs")
+        # The work runs in the button's callback: it happens exactly once per click, before the page redraws
+        # with the new numbers.
+        st.button("Measure now", key="measure_now", disabled=not to_measure, on_click=measure_latency_of,
+                  args=(list(to_measure),))
+    else:
+        devices = sorted(set(costs["latency_device"].dropna()) - {""})
+        st.caption("Latency measured on: " + "; ".join(devices) + ". Timings from other machines are not comparable.")

@@ -1,0 +1,183 @@
+"""Compare, Failures and Report in real headless Chromium, and the exported report opened offline.
+
+A real ``streamlit run`` server reads fixture runs; the test builds the report
+on the Report page, downloads it like a user would, then opens the saved file in
+a browser context with the network switched off (``set_offline`` and every
+non-file request aborted) and checks that every chart drew its SVG.
+Screenshots go to ``test-output/screenshots/`` (compare-*.png, failures-gallery.png,
+report-page-built.png and report-offline.png, the exported file): look at them after changing these pages.
+
+Run alone: ``.venv/bin/pytest -m browser tests/test_browser_report.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = REPO_ROOT / "test-output"
+SCREENSHOTS = OUTPUT / "screenshots"
+SERVER_START_SECONDS = 90
+TIMEOUT_MS = 90_000
+NOTES = "Shipping plan for Friday.\n<script>window.notesRan = true</script> & <b>not bold</b>"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory, chromium_path):
+    """A real Streamlit server over fixture runs and their synthetic test images."""
+    root = tmp_path_factory.mktemp("browser-report")
+    images, labels = synthetic_test_set()
+    data_dir = write_cifar_test_folder(root / "cifar", images, labels)
+    artifacts = make_demo_artifacts(root / "artifacts", test_images=images, test_labels=labels)
+    port = free_port()
+    environment = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "CIFAR10_DIR": str(data_dir),
+                   "TF_CPP_MIN_LOG_LEVEL": "2"}
+    log_path = root / "streamlit.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-3000:]}") from None
+                time.sleep(0.5)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def tab(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def no_app_errors(page) -> None:
+    """Fail when the page shows a Streamlit exception box."""
+    assert page.locator("[data-testid=stException]").count() == 0, page.locator("[data-testid=stException]").first.inner_text()
+
+
+def open_tab(page, label: str) -> None:
+    page.get_by_role("tab", name=label).click()
+    page.wait_for_timeout(500)
+
+
+def test_compare_page_in_the_browser(server_url, tab):
+    tab.goto(f"{server_url}/compare")
+    tab.wait_for_selector("[data-testid=stMetric]", timeout=TIMEOUT_MS)
+    tab.get_by_text("McNemar's test").first.wait_for(timeout=TIMEOUT_MS)
+    tab.wait_for_function("() => document.querySelectorAll('[data-testid=stMetric]').length === 3", timeout=TIMEOUT_MS)
+    tab.wait_for_timeout(1500)  # let the last rerun settle so the screenshot shows the final page
+    no_app_errors(tab)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / "compare-significance.png"), full_page=True)
+    for label, name in (("Confusion difference", "compare-confusion"), ("Disagreements", "compare-disagreements"),
+                        ("Calibration", "compare-calibration"), ("Cost vs accuracy", "compare-cost")):
+        open_tab(tab, label)
+        panel = tab.locator("[role=tabpanel]:visible")
+        if name != "compare-disagreements":
+            panel.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=TIMEOUT_MS)
+        else:
+            panel.locator("[data-testid=stImage] img").first.wait_for(timeout=TIMEOUT_MS)
+        no_app_errors(tab)
+        tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_failures_page_in_the_browser(server_url, tab):
+    tab.goto(f"{server_url}/failures")
+    tab.wait_for_selector("[data-testid=stImage] img", timeout=TIMEOUT_MS)
+    no_app_errors(tab)
+    tab.get_by_text("test images are wrong in at least").first.wait_for(timeout=TIMEOUT_MS)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / "failures-gallery.png"), full_page=True)
+
+
+def test_exported_report_opens_offline(server_url, tab, browser):
+    tab.goto(f"{server_url}/report")
+    tab.get_by_role("button", name="Build report").wait_for(timeout=TIMEOUT_MS)
+    tab.get_by_label("Notes for the reader").fill(NOTES)
+    tab.get_by_label("Notes for the reader").press("Control+Enter")
+    tab.wait_for_timeout(1000)
+    tab.get_by_role("button", name="Build report").click()
+    download_button = tab.get_by_role("button", name="Download report (HTML)")
+    download_button.wait_for(timeout=TIMEOUT_MS)
+    no_app_errors(tab)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / "report-page-built.png"), full_page=True)
+    with tab.expect_download(timeout=TIMEOUT_MS) as download_info:
+        download_button.click()
+    saved = OUTPUT / "report.html"
+    download_info.value.save_as(str(saved))
+    text = saved.read_text(encoding="utf-8")
+    assert "<script>window.notesRan" not in text
+    assert "&lt;script&gt;window.notesRan = true&lt;/script&gt;" in text
+
+    offline = browser.new_context(viewport={"width": 1200, "height": 900}, offline=True)
+    outside_requests: list[str] = []
+
+    def block_network(route):
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            outside_requests.append(route.request.url)
+            route.abort()
+
+    try:
+        offline.set_offline(True)
+        offline.route("**/*", block_network)
+        report_tab = offline.new_page()
+        report_tab.goto(saved.resolve().as_uri())
+        report_tab.wait_for_selector(".js-plotly-plot .main-svg", timeout=TIMEOUT_MS)
+        report_tab.wait_for_timeout(1000)
+        charts = report_tab.locator(".plotly-graph-div").count()
+        drawn = report_tab.locator(".plotly-graph-div .main-svg").count()
+        assert charts >= 4
+        # Plotly draws two stacked SVG layers per chart; every chart must have them.
+        assert report_tab.evaluate(
+            "() => [...document.querySelectorAll('.plotly-graph-div')].every(div => div.querySelector('svg.main-svg'))"
+        )
+        assert drawn >= charts
+        assert report_tab.locator("img[src^='data:image/png']").count() >= 1
+        assert report_tab.evaluate("() => window.notesRan === undefined")
+        assert "Shipping plan for Friday." in report_tab.locator(".notes").inner_text()
+        assert outside_requests == []
+        report_tab.screenshot(path=str(SCREENSHOTS / "report-offline.png"), full_page=True)
+    finally:
+        offline.close()

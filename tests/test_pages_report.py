@@ -1,0 +1,53 @@
+"""The Report page under AppTest: building the report and offering the three downloads."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
+from tests.analysis_fixtures import all_text, run_page
+
+
+
+
+@pytest.fixture(scope="module")
+def fixture_folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    artifacts = make_demo_artifacts(root / "artifacts")
+    cifar = write_cifar_test_folder(root / "cifar", *synthetic_test_set())
+    return artifacts, cifar
+
+
+@pytest.fixture
+def app_env(fixture_folders, monkeypatch):
+    artifacts, cifar = fixture_folders
+    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
+    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
+    return artifacts
+
+
+def test_report_page_builds_the_files(app_env):
+    app = run_page("report")
+    assert not app.exception, app.exception
+    assert "Press **Build report**" in all_text(app)
+    app.text_area(key="report_notes").set_value("Ship <b>vgg</b>?\nSecond line.").run()
+    app.button(key="build_report").click().run()
+    assert not app.exception, app.exception
+    assert "Report ready for 2 run(s)" in all_text(app)
+    assert {button.key for button in app.get("download_button")} >= {"download_report", "download_leaderboard", "download_per_class"}
+    files = app.session_state["report_files"]["files"]
+    html_text = files["html"].decode("utf-8")
+    assert "Ship &lt;b&gt;vgg&lt;/b&gt;?\nSecond line." in html_text
+    assert "<b>vgg</b>" not in html_text
+    assert files["leaderboard"].decode().startswith("run,status,model")
+    assert files["per_class"].decode().startswith("run,class,precision,recall,f1,support")
+
+
+def test_report_page_without_finished_runs(tmp_path, monkeypatch):
+    from tests.factories import make_run
+
+    make_run(tmp_path, "live", status="running")
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path))
+    app = run_page("report")
+    assert not app.exception
+    assert "nothing to report" in all_text(app)
