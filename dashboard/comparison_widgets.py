@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from analysis.images import upscale_nearest
-from analysis.loading import images_match_predictions
+from analysis.loading import DifferentTestImages, align_on_common_test_images, images_match_predictions
 from dashboard import state
 from runstore import BrokenRun, RunInfo
 
@@ -44,16 +44,19 @@ def predictions_of(ctx: state.Context, run_ids: Sequence[str]) -> dict[str, np.n
     return loaded
 
 
-def same_test_images_or_stop(y_true_by_run: dict[str, np.ndarray]) -> np.ndarray:
-    """The shared labels of the runs, or stop the page when they were scored on different test images."""
-    items = list(y_true_by_run.items())
-    reference_id, reference = items[0]
-    for run_id, labels in items[1:]:
-        if labels.shape != reference.shape or not np.array_equal(labels, reference):
-            st.error(f"Runs {reference_id} and {run_id} were not evaluated on the same test images, so they cannot "
-                     "be compared image by image. Pick runs trained on the same data.")
-            st.stop()
-    return reference
+def aligned_or_stop(loaded: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(y_true, probs_by_run)`` on the test images every run was scored on, or stop the page with the reason."""
+    try:
+        y_true, probs_by_run = align_on_common_test_images(loaded)
+    except DifferentTestImages as error:
+        st.error(str(error))
+        st.stop()
+    longest = max(len(labels) for labels, _ in loaded.values())
+    if len(y_true) < longest:
+        short = [run_id for run_id, (labels, _) in loaded.items() if len(labels) == len(y_true)]
+        st.info(f"Compared on the first {len(y_true):,} test images only: {', '.join(short)} was evaluated on "
+                f"that many (trained with a test limit).")
+    return y_true, probs_by_run
 
 
 def test_images_for(y_true: np.ndarray) -> np.ndarray | None:

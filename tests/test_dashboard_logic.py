@@ -126,3 +126,26 @@ def test_weights_text_and_callback_events_in_plain_words():
                               "lr_drop_epochs": [4], "early_stop_epoch": 9})
     assert events == ["Best epoch: 7 of 10; the saved model holds its weights.",
                       "Learning rate lowered at epoch 5.", "Early stopping ended training after epoch 10."]
+
+
+def test_runs_scored_on_a_test_prefix_are_aligned_on_the_shared_images():
+    from analysis.loading import align_on_common_test_images, images_match_predictions
+
+    labels = np.array([3, 1, 4, 1, 5, 9])
+    full = (labels, np.eye(10, dtype=np.float32)[labels])
+    prefix = (labels[:4], np.full((4, 10), 0.1, dtype=np.float32))
+    y_true, probs_by_run = align_on_common_test_images({"full": full, "short": prefix})
+    assert y_true.tolist() == [3, 1, 4, 1]
+    assert {run_id: probs.shape for run_id, probs in probs_by_run.items()} == {"full": (4, 10), "short": (4, 10)}
+    assert images_match_predictions(labels, labels[:4])
+    assert not images_match_predictions(labels[:3], labels[:4])
+    assert not images_match_predictions(labels, np.array([3, 1, 4, 2]))
+
+
+def test_runs_scored_on_different_images_are_refused_with_their_names():
+    from analysis.loading import DifferentTestImages, align_on_common_test_images
+
+    one = (np.array([0, 1, 2]), np.zeros((3, 10), dtype=np.float32))
+    other = (np.array([0, 2, 2]), np.zeros((3, 10), dtype=np.float32))
+    with pytest.raises(DifferentTestImages, match="a and b"):
+        align_on_common_test_images({"a": one, "b": other})

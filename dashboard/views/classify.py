@@ -115,3 +115,8 @@ for image_number, (name, image, true_class) in enumerate(images):
                                      color=ctx.colors.get(run_id, "#1f77b4")),
                         width="stretch", key=f"top3_{image_number}_{run_id}",
                     )
+    if st.toggle("Show where each model looked (Grad-CAM)", key=f"gradcam_{image_number}",
+                 help="Heatmap of the image regions that pushed each model towards its answer."):
+        from dashboard.comparison_widgets import gradcam_panel
+
+        gradcam_panel(ctx, run_ids, to_model_input(image, 32).round().astype(np.uint8), CLASSES)

@@ -75,9 +75,11 @@ if run_a == run_b:
     st.warning("Run A and run B are the same run. Pick two different runs to compare.")
     st.stop()
 
-y_true_a, probs_a = widgets.predictions_or_stop(ctx.info(run_a))
-y_true_b, probs_b = widgets.predictions_or_stop(ctx.info(run_b))
-y_true = widgets.same_test_images_or_stop({run_a: y_true_a, run_b: y_true_b})
+y_true, probs_by_run = widgets.aligned_or_stop({
+    run_a: widgets.predictions_or_stop(ctx.info(run_a)),
+    run_b: widgets.predictions_or_stop(ctx.info(run_b)),
+})
+probs_a, probs_b = probs_by_run[run_a], probs_by_run[run_b]
 predicted_a, predicted_b = probs_a.argmax(axis=1), probs_b.argmax(axis=1)
 st.caption(f"Both runs are judged on the same {len(y_true):,} test images, so every difference below is measured "
            "image by image, not from two separate scores.")

@@ -31,8 +31,7 @@ loaded = widgets.predictions_of(ctx, chosen)
 if not loaded:
     st.info("Choose at least one finished run above.")
     st.stop()
-y_true = widgets.same_test_images_or_stop({run_id: labels for run_id, (labels, _) in loaded.items()})
-probs_by_run = {run_id: probs for run_id, (_, probs) in loaded.items()}
+y_true, probs_by_run = widgets.aligned_or_stop(loaded)
 run_count = len(probs_by_run)
 if run_count < 3:
     st.caption(f"Only {run_count} run(s) vote. With three or more runs, agreement between models says much more.")

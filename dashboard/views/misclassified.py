@@ -61,3 +61,15 @@ for position, row in enumerate(rows.itertuples(index=False)):
     with grid[position % COLUMNS]:
         st.image(upscale_nearest(images[row.index], 4), width="stretch")
         st.markdown(f"**{row.predicted}** {row.confidence:.0%}  \ntrue: {row.true} ({row.true_probability:.0%}) · #{row.index}")
+
+st.divider()
+explained = st.selectbox(
+    "Explain one of these images with Grad-CAM", [None] + rows["index"].tolist(), key="wrong_gradcam",
+    format_func=lambda index: "choose an image…" if index is None else f"#{index}",
+    help="Shows where the focus run (and the other compared runs) looked when answering.",
+)
+if explained is not None:
+    from dashboard.comparison_widgets import gradcam_panel
+
+    explain_runs = [info.run_id] + [run_id for run_id in ctx.compared if run_id in ctx.complete and run_id != info.run_id]
+    gradcam_panel(ctx, explain_runs[:4], images[explained], CLASSES)

@@ -37,9 +37,9 @@ if st.button("Build report", type="primary", key="build_report", disabled=not ch
     if not loaded:
         st.error("None of the chosen runs has readable predictions, so no report was made. Pick other runs.")
         st.stop()
-    y_true = widgets.same_test_images_or_stop({run_id: labels for run_id, (labels, _) in loaded.items()})
-    runs = [ReportRun(info=ctx.info(run_id), history=state.history(ctx.info(run_id)), y_true=labels, probs=probs)
-            for run_id, (labels, probs) in loaded.items()]
+    y_true, probs_by_run = widgets.aligned_or_stop(loaded)
+    runs = [ReportRun(info=ctx.info(run_id), history=state.history(ctx.info(run_id)), y_true=y_true, probs=probs)
+            for run_id, probs in probs_by_run.items()]
     with st.spinner("Building the report…"):
         try:
             html_text = build_report_html(runs, notes=notes or "", test_images=widgets.test_images_for(y_true),
