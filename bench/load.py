@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import io
 import os
 import random
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,25 +197,6 @@ def choose_next_page(rng: random.Random, current: str | None, pages: tuple[str, 
         raise ValueError("pages must not be empty")
     others = [name for name in pages if name != current] or list(pages)
     return rng.choice(others)
-
-
-class ServerLog:
-    """Reads the server's stderr in a thread: keeps the pipe drained and remembers tracebacks."""
-
-    def __init__(self, stream) -> None:
-        self.tail: collections.deque[str] = collections.deque(maxlen=400)
-        self.tracebacks: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode(errors="replace").rstrip()
-            self.tail.append(line)
-            if "Traceback" in line:
-                # The line before names the context ("Uncaught app execution"); keep both.
-                previous = self.tail[-2] if len(self.tail) > 1 else ""
-                self.tracebacks.append(f"{previous} | {line}".strip(" |"))
 
 
 class Session:
@@ -498,7 +477,7 @@ def main(argv=None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         run_count = prepare_artifacts(folder)
         with running_dashboard(folder) as (base_url, process):
-            log = ServerLog(process.stderr)
+            log = process.server_log
             asyncio.run(drive_sessions(base_url, settings, process.pid, result))
             result.server_tracebacks = list(log.tracebacks)
     print_report(result, settings, run_count)

@@ -1,0 +1,57 @@
+"""Dashboard speed in a real browser: each page's first-visit and warm render time with 12 runs.
+
+Starts ``streamlit run dashboard/app.py`` on a fresh bench artifacts folder of
+12 runs, drives Debian's Chromium through Playwright and, for every page,
+times from navigation until Streamlit reports the script finished and no
+placeholder is left: first the first visit after the server started, then a
+warm visit (median of ``--repeats``). Targets (issue 5): warm < 1.5 s, first < 5 s.
+
+    CIFAR10_DIR=... python bench/dashboard_speed.py [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+
+import common  # noqa: F401
+from common import header, row
+from dashboard_server import CHROMIUM, PAGES, make_bench_artifacts, render_seconds, running_dashboard
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description="Per-page render times of the dashboard in headless Chromium.")
+    parser.add_argument("--repeats", type=int, default=3, help="warm visits per page; the median is printed (default 3)")
+    parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
+    arguments = parser.parse_args(argv)
+
+    from playwright.sync_api import sync_playwright
+
+    header("dashboard render times (12 runs, headless Chromium)")
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as artifacts_dir:
+        make_bench_artifacts(artifacts_dir)
+        with running_dashboard(artifacts_dir) as (base_url, _), sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            row("page", "first visit s", "warm s", "errors shown")
+            for name in arguments.pages:
+                first, errors = render_seconds(page, f"{base_url}/{name}")
+                warm_times = []
+                for _ in range(arguments.repeats):
+                    seconds, more_errors = render_seconds(page, f"{base_url}/{name}")
+                    warm_times.append(seconds)
+                    errors = max(errors, more_errors)
+                warm = statistics.median(warm_times)
+                figures[name] = {"first_seconds": first, "warm_seconds": warm, "exceptions": errors}
+                row(name, f"{first:.2f}", f"{warm:.2f}", str(errors))
+            browser.close()
+    slowest_warm = max(figures.values(), key=lambda item: item["warm_seconds"])["warm_seconds"]
+    slowest_first = max(figures.values(), key=lambda item: item["first_seconds"])["first_seconds"]
+    print(f"  slowest warm {slowest_warm:.2f} s (target < 1.5 s); slowest first visit {slowest_first:.2f} s (target < 5 s)")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
