@@ -174,7 +174,7 @@ def read_predictions(path: str | os.PathLike, expected_count: int | None = None)
     return y_true.astype(np.int64), probs.astype(np.float32)
 
 
-def _process_alive(record: dict) -> bool:
+def process_alive(record: dict) -> bool:
     """Whether the trainer that wrote ``record`` still runs (assumed yes when we cannot tell)."""
     pid = record.get("pid")
     host = record.get("host")
@@ -199,7 +199,7 @@ def inspect_run(path: Path, check_predictions: bool = True) -> RunInfo:
         return info
     status = info.record["status"]
     if status == STATUS_RUNNING:
-        info.interrupted = not _process_alive(info.record)
+        info.interrupted = not process_alive(info.record)
     # A running run may not have finished its first epoch yet; a complete one must have a history.
     history_expected = status == STATUS_COMPLETE or (status == STATUS_RUNNING and (path / HISTORY_FILE).exists())
     if history_expected:

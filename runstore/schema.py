@@ -75,6 +75,10 @@ OPTIONAL_FIELDS = (
     "host",
     "latency",          # inference cost measurements, see serving
     "suite",            # suite name when started by `python -m training suite`
+    "test_limit",       # predictions cover only the first N test images
+    "resumed_from_epoch",  # set when a killed run was continued
+    "feature_cache",    # frozen-base feature cache: folder, reused, computed, skipped_augmentation
+    "evaluation",       # how test predictions were made: tta_flip, from_cached_features, re_evaluated
 )
 
 

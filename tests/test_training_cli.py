@@ -1,0 +1,93 @@
+"""The command line: help, listings, the suite plan, and clear errors with exit status 2."""
+
+import pytest
+
+from training.cli import main
+
+
+def _exit_code(argv):
+    try:
+        return main(argv)
+    except SystemExit as exit:
+        return exit.code
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--model", "alexnet"], "unknown model 'alexnet'; valid models: simple_cnn"),
+        (["run", "--model", "simple_cnn", "--lr", "fast"], "'fast' is not a number"),
+        (["run", "--model", "simple_cnn", "--lr", "0"], "must be a positive number"),
+        (["run", "--model", "simple_cnn", "--optimizer", "adagrad"], "invalid choice: 'adagrad'"),
+        (["run", "--model", "simple_cnn", "--weights", "imagenet"], "takes --weights none only"),
+        (["run", "--model", "simple_cnn", "--run-id", "../up"], "Invalid run id"),
+        (["suite", "nope", "--dry-run"], "Unknown suite 'nope'. Valid suites: seed, demo"),
+    ],
+)
+def test_bad_values_exit_2_with_a_message(argv, message, capsys):
+    assert _exit_code(argv) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_help_lists_every_command(capsys):
+    assert _exit_code(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("models", "suites", "run", "suite", "evaluate"):
+        assert command in out
+
+
+def test_run_help_documents_the_required_flags(capsys):
+    assert _exit_code(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    for flag in ("--model", "--optimizer", "--lr", "--epochs", "--batch-size", "--train-limit", "--seed",
+                 "--weights", "--no-augment", "--run-id", "--artifacts-dir", "--data-dir", "--strategy"):
+        assert flag in out
+
+
+def test_models_lists_the_registry(capsys):
+    assert _exit_code(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "resnet50v2_transfer" in out and "224px" in out
+
+
+def test_demo_suite_dry_run_prints_the_plan(tmp_path, capsys):
+    assert _exit_code(["suite", "demo", "--dry-run", "--artifacts-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for run_id in ("demo-simple_cnn-b1", "demo-simple_cnn-b2", "demo-simple_cnn-b3", "demo-vgg16_transfer", "demo-resnet50v2_transfer"):
+        assert run_id in out
+    assert "-> train" in out
+    assert not (tmp_path / "runs").exists()  # a dry run writes nothing
+
+
+def test_every_suite_entry_is_a_valid_config():
+    from training.suites import get_suite, load_suites
+
+    for name in load_suites():
+        suite = get_suite(name)
+        assert suite.runs
+        ids = [config.run_id for config in suite.runs]
+        assert len(ids) == len(set(ids)) and all(run_id.startswith(f"{name}-") for run_id in ids)
+
+
+def test_demo_grows_simple_cnn_with_more_epochs_per_block():
+    from training.suites import get_suite
+
+    runs = {config.blocks: config.epochs for config in get_suite("demo", only="simple_cnn").runs if config.run_id.endswith(("-b1", "-b2", "-b3"))}
+    assert runs[1] < runs[2] < runs[3]
+
+
+def test_evaluate_unknown_run_is_a_clear_error(tmp_path, capsys):
+    assert _exit_code(["evaluate", "missing-run", "--artifacts-dir", str(tmp_path)]) == 1
+    assert "No run 'missing-run'" in capsys.readouterr().err
+
+
+def test_demo_serves_the_dashboard_and_trains_the_suite():
+    from training.demo import dashboard_command, training_command
+
+    dashboard = dashboard_command(8600)
+    assert dashboard[1:4] == ["-m", "streamlit", "run"] and dashboard[4].endswith("dashboard/app.py")
+    assert dashboard[dashboard.index("--server.port") + 1] == "8600"
+    assert training_command("demo", None)[1:] == ["-m", "training", "suite", "demo"]
+    assert training_command("demo", "/tmp/a")[-2:] == ["--artifacts-dir", "/tmp/a"]

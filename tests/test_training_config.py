@@ -1,0 +1,74 @@
+"""RunConfig: registry defaults, and clear rejection of unknown keys and wrong values."""
+
+import pytest
+
+from training.config import ConfigError, RunConfig
+from training.registry import get_spec
+
+
+def test_defaults_come_from_the_registry_entry():
+    config = RunConfig.from_dict({"model": "resnet50v2_transfer", "run_id": "r1"})
+    spec = get_spec("resnet50v2_transfer")
+    assert (config.optimizer, config.learning_rate, config.epochs, config.batch_size) == (
+        spec.default_optimizer, spec.default_learning_rate, spec.default_epochs, spec.default_batch_size,
+    )
+    assert config.weights == "imagenet"
+    assert RunConfig.from_dict({"model": "simple_cnn"}).blocks == 3
+    assert RunConfig.from_dict({"model": "simple_cnn"}).run_id.startswith("simple_cnn-")
+
+
+def test_integer_learning_rate_is_stored_as_float():
+    assert RunConfig.from_dict({"model": "simple_cnn", "learning_rate": 1}).learning_rate == 1.0
+    assert isinstance(RunConfig.from_dict({"model": "simple_cnn", "learning_rate": 1}).learning_rate, float)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"model": "simple_cnn", "epoch": 3}, "Unknown config key(s) epoch"),
+        ({"model": "simple_cnn", "epochs": "3"}, "'epochs' should be int"),
+        ({"model": "simple_cnn", "epochs": True}, "'epochs' should be int"),
+        ({"model": "simple_cnn", "augment": 1}, "'augment' should be bool"),
+        ({"model": "simple_cnn", "optimizer": "adagrad"}, "Valid optimizers: rmsprop, adam, sgd"),
+        ({"model": "simple_cnn", "learning_rate": -0.1}, "learning_rate must be"),
+        ({"model": "simple_cnn", "blocks": 4}, "blocks must be one of 1, 2, 3"),
+        ({"model": "vgg16_bn", "blocks": 2}, "blocks applies to simple_cnn only"),
+        ({"model": "simple_cnn", "weights": "imagenet"}, "takes --weights none only"),
+        ({"model": "simple_cnn", "strategy": "tpu"}, "Valid strategies: default, mirrored"),
+        ({"model": "simple_cnn", "run_id": "../escape"}, "Invalid run id"),
+        ({"epochs": 3}, "needs 'model'"),
+    ],
+)
+def test_bad_values_are_rejected_with_a_message(values, message):
+    with pytest.raises(ConfigError) as caught:
+        RunConfig.from_dict(values)
+    assert message in str(caught.value)
+
+
+def test_unknown_model_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="Valid models: simple_cnn"):
+        RunConfig.from_dict({"model": "alexnet"})
+
+
+def test_to_dict_round_trips():
+    config = RunConfig.from_dict({"model": "simple_cnn", "blocks": 2, "run_id": "x"})
+    assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_fast_cnn_recipe_fills_what_the_user_left_out():
+    pytest.importorskip("training.fast_cnn")
+    from training.fast_cnn import RECIPE
+
+    config = RunConfig.from_dict({"model": "fast_cnn"})
+    assert {key: getattr(config, key) for key in RECIPE} == RECIPE
+    assert RunConfig.from_dict({"model": "fast_cnn", "epochs": 1, "tta_flip": False}).tta_flip is False
+
+
+def test_cli_run_passes_only_what_the_user_set(monkeypatch):
+    from training import cli
+
+    seen = {}
+    monkeypatch.setattr("training.train.run_training", lambda config: seen.setdefault("config", config) and "folder")
+    cli.main(["run", "--model", "simple_cnn", "--epochs", "2", "--run-id", "x"])
+    config = seen["config"]
+    assert (config.epochs, config.lr_schedule, config.label_smoothing, config.tta_flip) == (2, "plateau", 0.0, False)

@@ -1,0 +1,161 @@
+"""End-to-end training on tiny synthetic data: every artifact, the run.json schema, the feature cache."""
+
+import errno
+import json
+import os
+import re
+
+import keras
+import numpy as np
+import pytest
+
+import training.layers  # noqa: F401
+from runstore import read_history, read_predictions
+from runstore.schema import validate_run_record
+from training.config import RunConfig
+from training.train import TrainingError, run_training
+from tests.training_fixtures import synthetic_cifar
+
+EXPECTED_COLUMNS = ["epoch", "accuracy", "elapsed_seconds", "learning_rate", "loss", "val_accuracy", "val_loss"]
+
+
+def _config(tmp_path, **overrides):
+    values = {
+        "model": "simple_cnn", "blocks": 1, "epochs": 2, "batch_size": 16, "validation_size": 40,
+        "run_id": "smoke", "artifacts_dir": str(tmp_path), "seed": 0,
+    }
+    values.update(overrides)
+    return RunConfig.from_dict(values)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    folder = run_training(_config(artifacts, epochs=3, augment=False), data=synthetic_cifar(), verbose=0)
+    return artifacts, folder
+
+
+def test_run_folder_holds_every_artifact(finished_run):
+    _, folder = finished_run
+    for name in ("run.json", "history.csv", "model.keras", "predictions.npz", "model_summary.txt"):
+        assert (folder / name).is_file(), name
+    assert list((folder / "tensorboard" / "train").glob("events.out.tfevents.*"))
+    assert not (folder / "backup").exists()
+    assert not [path.name for path in folder.iterdir() if path.name.startswith(".")]
+    assert "scale_to_unit" in (folder / "model_summary.txt").read_text()
+
+
+def test_run_record_is_complete_and_valid(finished_run):
+    _, folder = finished_run
+    record = validate_run_record(json.loads((folder / "run.json").read_text()))
+    assert record["status"] == "complete" and record["error"] is None
+    assert record["epochs_run"] == 3 and record["latest_epoch"] == 2
+    assert record["config"]["blocks"] == 1 and record["weights"] == "none"
+    assert record["data"] == {"source": "synthetic", "sha256": synthetic_cifar().sha256,
+                              "train_images": 80, "validation_images": 40, "test_images": 40}
+    assert 0 <= record["test_accuracy"] <= 1 and record["test_loss"] > 0
+    assert record["params_trainable"] == record["params_total"] > 0
+    assert record["input_size"] == 32 and record["description"]
+    assert {"tensorflow", "keras", "numpy", "python"} <= set(record["versions"])
+    history = read_history(folder)
+    assert record["best_epoch"] == int(history.loc[history["val_loss"].idxmin(), "epoch"])
+
+
+def test_history_has_every_column_and_one_row_per_epoch(finished_run):
+    _, folder = finished_run
+    header = (folder / "history.csv").read_text().splitlines()[0].split(",")
+    assert header == EXPECTED_COLUMNS
+    history = read_history(folder)
+    assert history["epoch"].tolist() == [0, 1, 2]
+    assert history["elapsed_seconds"].is_monotonic_increasing
+    assert history["learning_rate"].tolist() == pytest.approx([0.001] * 3)
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0]
+
+
+def test_saved_model_reproduces_the_saved_predictions(finished_run):
+    _, folder = finished_run
+    y_true, probs = read_predictions(folder)
+    assert probs.shape == (40, 10) and probs.dtype == np.float32
+    np.testing.assert_array_equal(y_true, synthetic_cifar().y_test)
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    again = model.predict(synthetic_cifar().x_test.astype("float32"), verbose=0)
+    np.testing.assert_allclose(again, probs, rtol=1e-4, atol=1e-5)
+    record = json.loads((folder / "run.json").read_text())
+    assert record["test_accuracy"] == pytest.approx(float(np.mean(probs.argmax(1) == y_true)))
+
+
+def test_a_complete_run_is_never_overwritten(finished_run):
+    artifacts, folder = finished_run
+    before = (folder / "run.json").read_text()
+    with pytest.raises(TrainingError, match="already complete.*another --run-id"):
+        run_training(_config(artifacts, epochs=3), data=synthetic_cifar(), verbose=0)
+    assert (folder / "run.json").read_text() == before
+
+
+def test_a_crash_records_failed_with_the_reason(tmp_path):
+    broken = synthetic_cifar()
+    # Validation larger than the training set: fails after the run folder exists.
+    with pytest.raises(ValueError):
+        run_training(_config(tmp_path, run_id="crash", validation_size=500), data=broken, verbose=0)
+    record = validate_run_record(json.loads((tmp_path / "runs" / "crash" / "run.json").read_text()))
+    assert record["status"] == "failed" and "validation_size" in record["error"]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [(errno.EACCES, "Permission denied writing .*model.keras.*--artifacts-dir"), (errno.ENOSPC, "disk is full.*resumes")],
+)
+def test_disk_full_and_permission_errors_get_clear_messages(tmp_path, monkeypatch, code, expected):
+    def refuse(model, path):
+        raise OSError(code, os.strerror(code), str(path))
+
+    # Simulated at the model write: root ignores file modes, and filling a real disk is not a unit test.
+    monkeypatch.setattr("training.train.save_model_atomically", refuse)
+    with pytest.raises(TrainingError, match=expected):
+        run_training(_config(tmp_path, run_id="oserror", epochs=1), data=synthetic_cifar(), verbose=0)
+    record = validate_run_record(json.loads((tmp_path / "runs" / "oserror" / "run.json").read_text()))
+    assert record["status"] == "failed" and re.search(expected, record["error"])
+
+
+def test_onecycle_and_tta_run_end_to_end(tmp_path):
+    folder = run_training(
+        _config(tmp_path, run_id="onecycle", lr_schedule="onecycle", tta_flip=True, epochs=3, optimizer="sgd", learning_rate=0.05, label_smoothing=0.1),
+        data=synthetic_cifar(), verbose=0,
+    )
+    history = read_history(folder)
+    assert history["learning_rate"].nunique() == 3
+    record = json.loads((folder / "run.json").read_text())
+    assert record["evaluation"]["tta_flip"] is True and record["lr_drop_epochs"] == []
+
+
+def test_mirrored_strategy_trains(tmp_path):
+    folder = run_training(_config(tmp_path, run_id="mirrored", strategy="mirrored", epochs=1), data=synthetic_cifar(), verbose=0)
+    record = json.loads((folder / "run.json").read_text())
+    assert record["status"] == "complete" and record["config"]["strategy"] == "mirrored"
+    assert read_history(folder)["epoch"].tolist() == [0]
+
+
+def test_evaluate_command_recomputes_the_same_predictions(finished_run, tmp_path):
+    import shutil
+
+    from tests.training_fixtures import write_batch
+    from training.evaluate import EvaluationError, evaluate_run
+
+    _, folder = finished_run
+    copy = tmp_path / "runs" / folder.name
+    shutil.copytree(folder, copy)
+    data_dir = tmp_path / "cifar"
+    data_dir.mkdir()
+    write_batch(data_dir / "test_batch", synthetic_cifar().x_test, synthetic_cifar().y_test)
+    saved = read_predictions(copy)[1]
+    (copy / "predictions.npz").unlink()
+    record = evaluate_run(str(copy), data_dir=str(data_dir), verbose=0)
+    np.testing.assert_allclose(read_predictions(copy)[1], saved, rtol=1e-4, atol=1e-5)
+    assert record["status"] == "complete" and record["evaluation"]["re_evaluated"] is True
+    validate_run_record(record)
+
+    # A model file that differs from the one recorded is refused, never loaded.
+    with (copy / "model.keras").open("ab") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(EvaluationError, match="does not match the SHA-256"):
+        evaluate_run(str(copy), data_dir=str(data_dir), verbose=0)

@@ -1,0 +1,235 @@
+"""Training callbacks: per-epoch extras, an atomic history file, run events, a heartbeat, resumable state.
+
+Order matters and ``standard_callbacks`` gets it right: ``EpochExtras`` adds
+``learning_rate`` and ``elapsed_seconds`` to the epoch's logs before anything
+reads them; ``HistoryWriter`` rewrites ``history.csv`` atomically; ``Heartbeat``
+then updates ``run.json`` from that history.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import keras
+import numpy as np
+
+from runstore import atomic_write_text
+
+HISTORY_MONITOR = "val_loss"
+
+
+def read_history_rows(path: Path) -> list[dict]:
+    """Rows of an existing ``history.csv`` as dicts of floats (NaN for NA); [] when absent."""
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for raw in csv.DictReader(handle):
+            try:
+                row = {key: (math.nan if value in ("NA", "") else float(value)) for key, value in raw.items()}
+            except (TypeError, ValueError):
+                break  # a damaged tail row: keep what came before it
+            row["epoch"] = int(row["epoch"])
+            rows.append(row)
+    return rows
+
+
+def format_history(rows: list[dict]) -> str:
+    """Keras CSVLogger format: ``epoch`` then the sorted metric columns, ``NA`` for a missing value."""
+    columns = sorted({key for row in rows for key in row if key != "epoch"})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["epoch", *columns])
+    for row in rows:
+        values = []
+        for column in columns:
+            value = row.get(column)
+            values.append("NA" if value is None or (isinstance(value, float) and math.isnan(value)) else value)
+        writer.writerow([int(row["epoch"]), *values])
+    return buffer.getvalue()
+
+
+def summarize_history(rows: list[dict], track_lr_drops: bool = True) -> dict:
+    """Best epoch (lowest val_loss) and every epoch that ran at a lower learning rate than the one before."""
+    finite = [row for row in rows if not math.isnan(row.get(HISTORY_MONITOR, math.nan))]
+    best_epoch = min(finite, key=lambda row: row[HISTORY_MONITOR])["epoch"] if finite else None
+    drops = []
+    if track_lr_drops:
+        for previous, current in zip(rows, rows[1:]):
+            before, after = previous.get("learning_rate", math.nan), current.get("learning_rate", math.nan)
+            if after < before * (1 - 1e-6):
+                drops.append(int(current["epoch"]))
+    return {"best_epoch": None if best_epoch is None else int(best_epoch), "lr_drop_epochs": drops, "epochs_run": len(rows)}
+
+
+class EpochExtras(keras.callbacks.Callback):
+    """Adds ``learning_rate`` (the rate used this epoch) and ``elapsed_seconds`` (since the run began) to logs."""
+
+    def __init__(self, elapsed_offset: float = 0.0):
+        super().__init__()
+        # A resumed run continues the clock where the killed process left it.
+        self.elapsed_offset = elapsed_offset
+        self.started = time.monotonic()
+
+    def on_train_begin(self, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        logs["elapsed_seconds"] = round(self.elapsed_offset + time.monotonic() - self.started, 3)
+
+    @property
+    def seconds(self) -> float:
+        """Training seconds so far, the resumed part included."""
+        return self.elapsed_offset + time.monotonic() - self.started
+
+
+class HistoryWriter(keras.callbacks.Callback):
+    """Rewrites ``history.csv`` atomically every epoch; rows from a resumed run's earlier epochs are kept."""
+
+    def __init__(self, path: Path, previous_rows: list[dict] | None = None):
+        super().__init__()
+        self.path = Path(path)
+        self.rows: list[dict] = list(previous_rows or [])
+
+    def on_epoch_end(self, epoch, logs=None):
+        # An epoch that ran before an interruption but is being re-run replaces its old row.
+        self.rows = [row for row in self.rows if row["epoch"] < epoch]
+        row = {"epoch": int(epoch)}
+        row.update({key: float(value) for key, value in (logs or {}).items() if np.ndim(value) == 0})
+        self.rows.append(row)
+        atomic_write_text(self.path, format_history(self.rows))
+
+
+class Heartbeat(keras.callbacks.Callback):
+    """Calls ``update(epoch, rows)`` after every epoch so run.json shows live progress."""
+
+    def __init__(self, history: HistoryWriter, update: Callable[[int, list[dict]], None]):
+        super().__init__()
+        self.history = history
+        self.update = update
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.update(epoch, self.history.rows)
+
+
+def _epochs_since_best(rows: list[dict]) -> tuple[float, int]:
+    """(best val_loss, epochs since it) over ``rows``; (inf, 0) when there is no history."""
+    values = [row.get(HISTORY_MONITOR, math.nan) for row in rows]
+    finite = [(value, index) for index, value in enumerate(values) if not math.isnan(value)]
+    if not finite:
+        return math.inf, 0
+    best, index = min(finite)
+    return best, len(rows) - 1 - index
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping that, after a resume, remembers the best val_loss and patience used before the kill."""
+
+    def __init__(self, previous_rows: list[dict], **kwargs):
+        super().__init__(**kwargs)
+        self.previous_rows = previous_rows
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.previous_rows:
+            self.best, self.wait = _epochs_since_best(self.previous_rows)
+
+
+class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """ReduceLROnPlateau that, after a resume, remembers the best val_loss and its wait counter."""
+
+    def __init__(self, previous_rows: list[dict], **kwargs):
+        super().__init__(**kwargs)
+        self.previous_rows = previous_rows
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.previous_rows:
+            best, wait = _epochs_since_best(self.previous_rows)
+            self.best, self.wait = best, wait % max(self.patience, 1)
+
+
+class BestWeightsCheckpoint(keras.callbacks.Callback):
+    """Saves the weights of the best epoch so far (lowest val_loss) atomically; survives a kill."""
+
+    def __init__(self, path: Path, previous_rows: list[dict] | None = None):
+        super().__init__()
+        if not str(path).endswith(".weights.h5"):
+            raise ValueError(f"Keras weights files must end in .weights.h5, got {path}")
+        self.path = Path(path)
+        self.best, _ = _epochs_since_best(previous_rows or [])
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(HISTORY_MONITOR)
+        if current is None or not current < self.best:
+            return
+        self.best = float(current)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".partial-{self.path.name}")
+        self.model.save_weights(temporary, overwrite=True)
+        os.replace(temporary, self.path)
+
+
+def onecycle_schedule(peak_learning_rate: float, epochs: int, warmup_fraction: float = 0.2) -> Callable[[int, float], float]:
+    """One-cycle by epoch: linear warm-up from peak/10 to the peak over the first 20%, then linear decay to peak/100."""
+
+    def rate(epoch: int, current: float | None = None) -> float:
+        warmup = max(1, round(epochs * warmup_fraction))
+        if epoch < warmup:
+            return peak_learning_rate * (0.1 + 0.9 * (epoch + 1) / warmup)
+        remaining = max(1, epochs - warmup)
+        progress = min(1.0, (epoch - warmup + 1) / remaining)
+        return peak_learning_rate * (1 - progress * 0.99)
+
+    return rate
+
+
+class TensorBoardScalars(keras.callbacks.Callback):
+    """Per-epoch metrics as TensorBoard event files, laid out like ``keras.callbacks.TensorBoard``.
+
+    ``<log_dir>/train`` and ``<log_dir>/validation`` hold ``epoch_<metric>`` scalars.
+    Written with TensorFlow's own summary ops: Keras' TensorBoard callback needs the
+    ``tensorboard`` package just to write, and the lab does not depend on it
+    (viewing the logs does: ``pip install tensorboard; tensorboard --logdir artifacts/runs``).
+    """
+
+    def __init__(self, log_dir: Path):
+        super().__init__()
+        self.log_dir = Path(log_dir)
+        self.writers: dict = {}
+
+    def _writer(self, split: str):
+        import tensorflow as tf
+
+        if split not in self.writers:
+            self.writers[split] = tf.summary.create_file_writer(str(self.log_dir / split))
+        return self.writers[split]
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
+
+        metadata = summary_pb2.SummaryMetadata()
+        metadata.plugin_data.plugin_name = "scalars"  # what TensorBoard's scalar dashboard looks for
+        for key, value in (logs or {}).items():
+            if np.ndim(value) != 0:
+                continue
+            split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            with self._writer(split).as_default():
+                tf.summary.write(f"epoch_{name}", tf.constant(float(value), tf.float32), step=epoch, metadata=metadata)
+        for writer in self.writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}

@@ -1,0 +1,167 @@
+"""Command line: ``python -m training models | suites | run | suite | evaluate``.
+
+Examples::
+
+    python -m training models
+    python -m training run --model simple_cnn --epochs 1 --train-limit 2000
+    python -m training run --model vgg16_transfer --weights none --run-id vgg-try
+    python -m training suite demo --dry-run
+    python -m training evaluate simple_cnn-20260101-120000
+
+Bad values exit with status 2 and a message listing what is valid; failures
+while training exit with status 1 and a sentence saying what to do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from training.config import LR_SCHEDULES, OPTIMIZERS, STRATEGIES, WEIGHT_CHOICES, ConfigError, RunConfig
+from training.registry import REGISTRY, model_names
+
+USAGE_ERROR = 2
+RUN_ERROR = 1
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a positive number such as 0.001") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number such as 0.001")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _model_name(text: str) -> str:
+    if text not in REGISTRY:
+        raise argparse.ArgumentTypeError(f"unknown model {text!r}; valid models: {', '.join(model_names())}")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand and its help."""
+    parser = argparse.ArgumentParser(
+        prog="python -m training",
+        description="Train CIFAR-10 models and write run folders to the artifacts folder.",
+        epilog="Data: CIFAR10_DIR or --data-dir names a cifar-10-batches-py folder. Artifacts: ARTIFACTS_DIR or --artifacts-dir.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("models", help="list the registered models", description="List the registered models with their defaults.")
+    commands.add_parser("suites", help="list the suites in training/suites.json", description="List the suites and their runs.")
+
+    run = commands.add_parser("run", help="train one model", description="Train one model and print its run folder.")
+    run.add_argument("--model", required=True, type=_model_name, help=f"model to train: {', '.join(model_names())}")
+    run.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default: the model's registry default)")
+    run.add_argument("--lr", "--learning-rate", dest="learning_rate", type=_positive_float, help="initial learning rate, e.g. 0.001")
+    run.add_argument("--epochs", type=_positive_int, help="maximum epochs (early stopping may end sooner)")
+    run.add_argument("--batch-size", type=_positive_int, help="images per batch")
+    run.add_argument("--train-limit", type=_positive_int, help="train on at most this many images (stratified subset)")
+    run.add_argument("--validation-size", type=_positive_int, default=5000, help="validation images taken out of the training set (default 5000)")
+    run.add_argument("--test-limit", type=_positive_int, help="evaluate on the first N test images only (default: all 10,000)")
+    run.add_argument("--seed", type=int, default=0, help="seed for split, shuffling, augmentation and init (default 0)")
+    run.add_argument("--weights", help=f"{', '.join(WEIGHT_CHOICES)} or a path to a weights file (default: imagenet for transfer models, none otherwise)")
+    run.add_argument("--no-augment", dest="augment", action="store_false", help="switch off data augmentation")
+    run.add_argument("--blocks", type=int, choices=(1, 2, 3), help="simple_cnn only: number of convolutional blocks (default 3)")
+    run.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="plateau (ReduceLROnPlateau, the default) or onecycle")
+    run.add_argument("--label-smoothing", type=float, help="label smoothing, 0 to <1 (default 0)")
+    run.add_argument("--tta-flip", action="store_const", const=True, help="average test predictions over each image and its mirror")
+    run.add_argument("--weight-decay", type=float, help="decoupled weight decay for adam/sgd (default 0)")
+    run.add_argument("--no-feature-cache", dest="feature_cache", action="store_false", help="transfer models: run the frozen base every epoch instead of caching its outputs")
+    run.add_argument("--patience", dest="early_stopping_patience", type=_positive_int, default=10, help="early-stopping patience in epochs (default 10)")
+    run.add_argument("--run-id", help="run folder name (default: <model>-<date>-<time>); the same id resumes an interrupted run")
+    run.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
+    run.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
+    run.add_argument("--strategy", choices=STRATEGIES, default="default", help="default, or mirrored (tf.distribute.MirroredStrategy over local GPUs)")
+
+    suite = commands.add_parser("suite", help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
+    suite.add_argument("name", help="suite name (see `python -m training suites`)")
+    suite.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    suite.add_argument("--only", type=_model_name, help="only the runs of this model")
+    suite.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
+    suite.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
+
+    evaluate = commands.add_parser("evaluate", help="re-evaluate a saved run on the test set", description="Recompute a run's test predictions from its model.keras.")
+    evaluate.add_argument("run", help="run id or run folder")
+    evaluate.add_argument("--artifacts-dir", help="where run folders are (default: $ARTIFACTS_DIR or ./artifacts)")
+    evaluate.add_argument("--data-dir", help="cifar-10-batches-py folder (default: the run's, $CIFAR10_DIR or Keras' cache)")
+    return parser
+
+
+def _list_models() -> None:
+    for spec in REGISTRY.values():
+        print(f"{spec.name:<20} {spec.input_size:>3}px  {spec.default_optimizer} lr={spec.default_learning_rate:g} "
+              f"epochs={spec.default_epochs} weights={spec.default_weights}\n{'':<20} {spec.description}")
+
+
+def _list_suites() -> None:
+    from training.suites import load_suites
+
+    for name, entry in load_suites().items():
+        print(f"{name:<8} {len(entry.get('runs', []))} runs  {entry.get('description', '')}")
+
+
+def _run(arguments: argparse.Namespace) -> None:
+    from training.train import run_training
+
+    # Only what the user set: everything else comes from the registry or the model's recipe.
+    values = {key: value for key, value in vars(arguments).items() if key != "command" and value is not None}
+    config = RunConfig.from_dict(values)
+    folder = run_training(config)
+    print(folder)
+
+
+def _suite(arguments: argparse.Namespace) -> int:
+    from training.suites import describe_plan, get_suite, run_suite
+
+    suite = get_suite(arguments.name, only=arguments.only, artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir)
+    print(describe_plan(suite), flush=True)
+    if arguments.dry_run:
+        return 0
+    outcomes = run_suite(suite)
+    failed = [(run_id, outcome) for run_id, outcome in outcomes if outcome not in ("complete", "skipped")]
+    print(f"\nSuite {suite.name}: {len(outcomes) - len(failed)} of {len(outcomes)} runs complete")
+    for run_id, outcome in failed:
+        print(f"  {run_id} failed: {outcome}")
+    return RUN_ERROR if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the command; return the exit status."""
+    arguments = build_parser().parse_args(argv)
+    try:
+        if arguments.command == "models":
+            _list_models()
+        elif arguments.command == "suites":
+            _list_suites()
+        elif arguments.command == "run":
+            _run(arguments)
+        elif arguments.command == "suite":
+            return _suite(arguments)
+        elif arguments.command == "evaluate":
+            from training.evaluate import evaluate_run
+
+            evaluate_run(arguments.run, arguments.artifacts_dir, arguments.data_dir)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("Stopped. Run the same command again to resume from the last finished epoch.", file=sys.stderr)
+        return 130
+    except (RuntimeError, ValueError, OSError) as error:
+        # DataError, WeightsError, TrainingError, EvaluationError all carry a sentence for the user.
+        print(f"error: {error}", file=sys.stderr)
+        return RUN_ERROR
+    return 0

@@ -1,0 +1,189 @@
+"""The typed configuration of one training run, saved as ``run.json["config"]``.
+
+Every knob of a run lives here with its unit; defaults that depend on the
+model (optimizer, learning rate, epochs, batch size, weights) come from the
+registry entry. ``RunConfig.from_dict`` is how suites and the CLI build one:
+unknown keys and wrong types are rejected with a message that says what is valid.
+
+Usage::
+
+    from training.config import RunConfig
+    config = RunConfig.from_dict({"model": "simple_cnn", "epochs": 1, "train_limit": 2000})
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import types
+import typing
+from dataclasses import dataclass, fields
+
+from training.registry import get_spec, model_names
+
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+STRATEGIES = ("default", "mirrored")
+LR_SCHEDULES = ("plateau", "onecycle")
+# "imagenet_if_available" falls back to random init (with a note in run.json) when the
+# ImageNet file is neither in ~/.keras/models nor downloadable: meant for suites.
+WEIGHT_CHOICES = ("imagenet", "none", "imagenet_if_available")
+SIMPLE_CNN_BLOCKS = (1, 2, 3)
+
+
+class ConfigError(ValueError):
+    """A run configuration with an unknown key or a bad value; the message says what is valid."""
+
+
+@dataclass
+class RunConfig:
+    """All settings of one training run. ``None`` means "the registry's default" until resolved."""
+
+    model: str
+    optimizer: str | None = None           # rmsprop | adam | sgd
+    learning_rate: float | None = None     # initial (or peak, for onecycle) learning rate
+    epochs: int | None = None              # upper bound; early stopping may end sooner
+    batch_size: int | None = None          # global batch size (split across replicas)
+    train_limit: int | None = None         # train on at most this many images (stratified), None = all
+    validation_size: int = 5000            # images taken out of the training set for validation
+    test_limit: int | None = None          # evaluate on the first N test images only (None = all 10,000)
+    seed: int = 0                          # seeds the split, shuffling, augmentation and weight init
+    weights: str | None = None             # imagenet | none | imagenet_if_available | path to a weights file
+    augment: bool = True                   # random flip, shift, rotation and zoom while training
+    run_id: str | None = None              # folder name under artifacts/runs; generated when None
+    artifacts_dir: str | None = None       # None = $ARTIFACTS_DIR or ./artifacts
+    data_dir: str | None = None            # None = $CIFAR10_DIR or Keras' cache
+    strategy: str = "default"              # default | mirrored (tf.distribute.MirroredStrategy)
+    blocks: int | None = None              # simple_cnn only: 1, 2 or 3 convolutional blocks
+    lr_schedule: str = "plateau"           # plateau (ReduceLROnPlateau) | onecycle (warm-up then linear decay)
+    label_smoothing: float = 0.0           # 0 = plain one-hot targets
+    tta_flip: bool = False                 # average predictions on the image and its mirror at test time
+    feature_cache: bool = True             # transfer models: cache the frozen base's outputs on disk
+    early_stopping_patience: int = 10      # epochs without val_loss improvement before stopping
+    reduce_lr_patience: int = 3            # epochs without val_loss improvement before lowering the lr
+    reduce_lr_factor: float = 0.5          # new lr = old lr * factor
+    min_learning_rate: float = 1e-6        # ReduceLROnPlateau never goes below this
+    weight_decay: float = 0.0              # decoupled weight decay for adam (adamw) / sgd, 0 = off
+    suite: str | None = None               # suite name when started by `python -m training suite`
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        """Build a config from plain values, rejecting unknown keys and wrong types; then resolve defaults."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"A run configuration must be a mapping, got {type(values).__name__}")
+        known = {item.name: item for item in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"Unknown config key(s) {', '.join(unknown)}. Valid keys: {', '.join(known)}")
+        if "model" not in values:
+            raise ConfigError(f"A run configuration needs 'model'. Valid models: {', '.join(model_names())}")
+        # A model's own recipe (fast_cnn's schedule, smoothing, TTA...) fills what the caller left out.
+        values = {**recipe_defaults(values["model"]), **values}
+        hints = typing.get_type_hints(cls)
+        for name, value in values.items():
+            _check_type(name, value, hints[name])
+        config = cls(**values)
+        return config.resolved()
+
+    def resolved(self) -> "RunConfig":
+        """A copy with registry defaults filled in and every value validated."""
+        spec = get_spec(self.model)  # raises ValueError listing valid models
+        config = dataclasses.replace(self)
+        if config.optimizer is None:
+            config.optimizer = spec.default_optimizer
+        # JSON and the CLI may give an int; the record always holds a float.
+        config.learning_rate = float(spec.default_learning_rate if config.learning_rate is None else config.learning_rate)
+        if config.epochs is None:
+            config.epochs = spec.default_epochs
+        if config.batch_size is None:
+            config.batch_size = spec.default_batch_size
+        if config.weights is None:
+            config.weights = spec.default_weights
+        if config.model == "simple_cnn" and config.blocks is None:
+            config.blocks = 3
+        if config.run_id is None:
+            config.run_id = f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first bad value and what would be valid."""
+        from runstore.layout import validate_run_id
+
+        spec = get_spec(self.model)
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"Unknown optimizer {self.optimizer!r}. Valid optimizers: {', '.join(OPTIMIZERS)}")
+        if not (0 < self.learning_rate <= 10):
+            raise ConfigError(f"learning_rate must be a number between 0 (exclusive) and 10, got {self.learning_rate}")
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.train_limit is not None and self.train_limit < 10:
+            raise ConfigError(f"train_limit must be at least 10 images (one per class), got {self.train_limit}")
+        if self.test_limit is not None and self.test_limit < 1:
+            raise ConfigError(f"test_limit must be at least 1, got {self.test_limit}")
+        if self.validation_size < 10:
+            raise ConfigError(f"validation_size must be at least 10 images, got {self.validation_size}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"Unknown strategy {self.strategy!r}. Valid strategies: {', '.join(STRATEGIES)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"Unknown lr_schedule {self.lr_schedule!r}. Valid schedules: {', '.join(LR_SCHEDULES)}")
+        if not (0 <= self.label_smoothing < 1):
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not (0 < self.reduce_lr_factor < 1):
+            raise ConfigError(f"reduce_lr_factor must be between 0 and 1, got {self.reduce_lr_factor}")
+        if self.early_stopping_patience < 1 or self.reduce_lr_patience < 1:
+            raise ConfigError("early_stopping_patience and reduce_lr_patience must be at least 1")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be 0 or more, got {self.weight_decay}")
+        if self.blocks is not None:
+            if self.model != "simple_cnn":
+                raise ConfigError(f"blocks applies to simple_cnn only, not {self.model}")
+            if self.blocks not in SIMPLE_CNN_BLOCKS:
+                raise ConfigError(f"blocks must be one of {', '.join(map(str, SIMPLE_CNN_BLOCKS))}, got {self.blocks}")
+        if not self.weights:
+            raise ConfigError(f"weights must be one of {', '.join(WEIGHT_CHOICES)} or a path to a weights file")
+        if self.weights != "none" and not spec.transfer:
+            raise ConfigError(
+                f"{self.model} is trained from scratch and takes --weights none only; "
+                "ImageNet weights apply to the transfer models."
+            )
+        try:
+            validate_run_id(self.run_id)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values, as saved in ``run.json["config"]``."""
+        return dataclasses.asdict(self)
+
+
+def recipe_defaults(model: str) -> dict:
+    """RunConfig values a model's module asks for beyond the registry defaults (``RECIPE``), else {}."""
+    if model != "fast_cnn":
+        return {}
+    try:
+        from training.fast_cnn import RECIPE  # imported late: it pulls in Keras
+    except ImportError:
+        return {}
+    return dict(RECIPE)
+
+
+def _check_type(name: str, value, hint) -> None:
+    """Raise ``ConfigError`` when ``value`` does not fit the annotation ``hint``."""
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for kind in allowed:
+        if kind is type(None) and value is None:
+            return
+        if kind is bool and isinstance(value, bool):
+            return
+        # bool is an int subclass in Python; a boolean is never a valid number here.
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return
+        if kind is str and isinstance(value, str):
+            return
+    expected = " or ".join("null" if kind is type(None) else kind.__name__ for kind in allowed)
+    raise ConfigError(f"Config key {name!r} should be {expected}, got {value!r}")
+

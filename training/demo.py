@@ -1,0 +1,90 @@
+"""The one-command demo: serve the dashboard at once and train a suite behind it.
+
+    python -m training.demo --suite demo --port 8501
+
+Starts ``streamlit run dashboard/app.py`` immediately and ``python -m training
+suite <name>`` as a background process, so the dashboard shows the first live
+training curve within a minute. Runs already complete are skipped, interrupted
+ones resume. Ctrl-C stops both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD_APP = REPO_ROOT / "dashboard" / "app.py"
+STOP_GRACE_SECONDS = 15
+
+
+def dashboard_command(port: int) -> list[str]:
+    """The Streamlit command that serves the dashboard on ``port``."""
+    return [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--server.port", str(port), "--server.headless", "true"]
+
+
+def training_command(suite: str, artifacts_dir: str | None) -> list[str]:
+    """The command that trains ``suite`` (skipping complete runs)."""
+    command = [sys.executable, "-m", "training", "suite", suite]
+    return command + (["--artifacts-dir", artifacts_dir] if artifacts_dir else [])
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    """Ask ``process`` to stop (SIGINT, so a trainer records where it was), then insist."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the dashboard and the suite; return when the dashboard exits or on Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m training.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", default="demo", help="suite to train in the background (default: demo)")
+    parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
+    parser.add_argument("--artifacts-dir", help="artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")
+    arguments = parser.parse_args(argv)
+
+    environment = dict(os.environ)
+    if arguments.artifacts_dir:
+        environment["ARTIFACTS_DIR"] = str(Path(arguments.artifacts_dir).resolve())
+    dashboard = None
+    if DASHBOARD_APP.is_file():
+        dashboard = subprocess.Popen(dashboard_command(arguments.port), cwd=REPO_ROOT, env=environment)
+        print(f"Dashboard: http://localhost:{arguments.port}  (Ctrl-C stops the dashboard and the training)", flush=True)
+    else:
+        print(f"{DASHBOARD_APP} does not exist yet; training only.", flush=True)
+    trainer = subprocess.Popen(training_command(arguments.suite, arguments.artifacts_dir), cwd=REPO_ROOT, env=environment)
+    try:
+        while True:
+            if trainer is not None and trainer.poll() is not None:
+                print(f"Suite {arguments.suite} finished (exit status {trainer.returncode}).", flush=True)
+                if dashboard is None:
+                    return trainer.returncode
+                trainer = None  # keep serving the dashboard
+            if dashboard is not None and dashboard.poll() is not None:
+                print("The dashboard stopped; stopping the training too.", flush=True)
+                return dashboard.returncode or 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping. Start the demo again to resume training where it stopped.", flush=True)
+        return 130
+    finally:
+        _stop(trainer)
+        _stop(dashboard)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Keras builders for every model in the registry.
+
+Every model takes raw RGB pixels (float32, 0-255) at its registry input size;
+the scaling the model needs is its first layer, so a saved ``model.keras``
+works on plain pixels. Transfer models are built from two parts, a frozen
+``base`` (pixels to features) and a trainable ``head`` (features to class
+probabilities), so training can run on cached base features
+(see ``training.feature_cache``) and still save one complete model.
+
+Usage::
+
+    from training.models import build_model
+    model = build_model("simple_cnn", weights="none", blocks=2)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers, regularizers
+
+import training.layers as lab_layers
+from training.data import NUM_CLASSES
+from training.registry import get_spec
+from training.weights import WeightsError, resolve_weights
+
+# VGG16's convolutional layout: filters per conv layer, "M" for max-pooling.
+VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+# Keras' VGG16 layer index where the study's frozen part ends: input + blocks 1-4 = 15 layers.
+VGG16_FROZEN_LAYERS = 15
+SIMPLE_CNN_FILTERS = (32, 64, 128)
+
+
+@dataclass
+class BuiltModel:
+    """A complete model plus, for transfer models, its frozen and trainable parts."""
+
+    model: keras.Model                # raw pixels -> class probabilities
+    base: keras.Model | None = None   # raw pixels -> features, frozen (transfer models only)
+    head: keras.Model | None = None   # features -> class probabilities (transfer models only)
+
+
+def _pixel_input(input_size: int) -> keras.KerasTensor:
+    return keras.Input(shape=(input_size, input_size, 3), dtype="float32", name="pixels")
+
+
+def _classifier(x, name: str = "class_probabilities"):
+    return layers.Dense(NUM_CLASSES, activation="softmax", name=name)(x)
+
+
+def build_simple_cnn(blocks: int = 3) -> keras.Model:
+    """The study's main model: ``blocks`` blocks of two 3x3 convs + max-pool + dropout, then a dense head."""
+    if blocks not in (1, 2, 3):
+        raise ValueError(f"simple_cnn takes 1, 2 or 3 blocks, got {blocks}")
+    inputs = _pixel_input(32)
+    x = layers.Rescaling(1.0 / 255, name="scale_to_unit")(inputs)
+    for index, filters in enumerate(SIMPLE_CNN_FILTERS[:blocks]):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv1")(x)
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv2")(x)
+        x = layers.MaxPooling2D(name=f"block{index + 1}_pool")(x)
+        # Dropout grows with depth, as in the study's step-by-step model.
+        x = layers.Dropout(0.2 + 0.1 * index, name=f"block{index + 1}_dropout")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu", name="dense")(x)
+    x = layers.Dropout(0.5)(x)
+    return keras.Model(inputs, _classifier(x), name=f"simple_cnn_b{blocks}")
+
+
+def _vgg16_body(x, batch_norm: bool):
+    block, conv = 1, 1
+    for item in VGG16_LAYOUT:
+        if item == "M":
+            x = layers.MaxPooling2D(name=f"block{block}_pool")(x)
+            block, conv = block + 1, 1
+            continue
+        name = f"block{block}_conv{conv}"
+        if batch_norm:
+            x = layers.Conv2D(item, 3, padding="same", use_bias=False, name=name)(x)
+            x = layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = layers.Activation("relu", name=f"{name}_relu")(x)
+        else:
+            x = layers.Conv2D(item, 3, padding="same", activation="relu", name=name)(x)
+        conv += 1
+    return x
+
+
+def build_vgg16(batch_norm: bool) -> keras.Model:
+    """VGG16's 13 conv layers on 32x32 inputs, trained from scratch, with a 512-unit dense head."""
+    inputs = _pixel_input(32)
+    x = layers.Rescaling(1.0 / 255, name="scale_to_unit")(inputs)
+    x = _vgg16_body(x, batch_norm)
+    x = layers.Flatten()(x)
+    x = layers.Dense(512, activation="relu", name="dense")(x)
+    x = layers.Dropout(0.5)(x)
+    return keras.Model(inputs, _classifier(x), name="vgg16_bn" if batch_norm else "vgg16_scratch")
+
+
+def build_vgg16_simple() -> keras.Model:
+    """A small VGG-style net: two blocks of two conv+ReLU layers with max-pooling, then softmax."""
+    inputs = _pixel_input(32)
+    x = layers.Rescaling(1.0 / 255, name="scale_to_unit")(inputs)
+    for index, filters in enumerate((32, 64)):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv1")(x)
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv2")(x)
+        x = layers.MaxPooling2D(name=f"block{index + 1}_pool")(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inputs, _classifier(x), name="vgg16_simple")
+
+
+def _load_backbone(constructor, model_name: str, keras_weights: str | None, input_size: int) -> keras.Model:
+    """Build a keras.applications backbone without its top; a weights file that does not fit gets a clear error."""
+    try:
+        return constructor(include_top=False, weights=keras_weights, input_shape=(input_size, input_size, 3))
+    except (ValueError, OSError, KeyError) as error:
+        raise WeightsError(
+            f"The weights file {keras_weights} does not fit {model_name}'s backbone ({type(error).__name__}: {error}). "
+            "Pass the matching 'notop' ImageNet file, or --weights none."
+        ) from None
+
+
+def build_vgg16_transfer(keras_weights: str | None) -> BuiltModel:
+    """VGG16 (ImageNet or random), first 15 layers frozen; block 5 and two dense layers learn CIFAR features."""
+    vgg = _load_backbone(keras.applications.VGG16, "vgg16_transfer", keras_weights, 32)
+    inputs = _pixel_input(32)
+    x = lab_layers.VggCaffePreprocessing(name="vgg16_preprocessing")(inputs)
+    for layer in vgg.layers[1:VGG16_FROZEN_LAYERS]:
+        x = layer(x)
+    base = keras.Model(inputs, x, name="vgg16_frozen_base")
+    base.trainable = False
+
+    features = keras.Input(shape=tuple(x.shape[1:]), name="base_features")
+    y = features
+    for layer in vgg.layers[VGG16_FROZEN_LAYERS:]:
+        y = layer(y)
+    y = layers.Flatten()(y)
+    y = layers.Dense(256, activation="relu", name="dense_1")(y)
+    y = layers.Dropout(0.5)(y)
+    y = layers.Dense(128, activation="relu", name="dense_2")(y)
+    head = keras.Model(features, _classifier(y), name="vgg16_head")
+
+    full_inputs = _pixel_input(32)
+    model = keras.Model(full_inputs, head(base(full_inputs)), name="vgg16_transfer")
+    return BuiltModel(model, base, head)
+
+
+def build_resnet50v2_transfer(keras_weights: str | None) -> BuiltModel:
+    """ResNet50V2 (frozen) at 224x224 with GaussianNoise before it and a small regularised dense head."""
+    input_size = get_spec("resnet50v2_transfer").input_size
+    backbone = _load_backbone(keras.applications.ResNet50V2, "resnet50v2_transfer", keras_weights, input_size)
+    backbone.trainable = False
+    scale = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="resnet_v2_preprocessing")
+    pool = layers.GlobalAveragePooling2D(name="global_average_pool")
+
+    inputs = _pixel_input(input_size)
+    base = keras.Model(inputs, pool(backbone(scale(inputs))), name="resnet50v2_frozen_base")
+    base.trainable = False
+
+    features = keras.Input(shape=(backbone.output_shape[-1],), name="base_features")
+    l2 = regularizers.L2(0.001)
+    y = layers.Dense(128, activation="relu", kernel_regularizer=l2, bias_regularizer=l2, name="dense")(features)
+    y = layers.Dropout(0.05)(y)
+    head = keras.Model(features, _classifier(y), name="resnet50v2_head")
+
+    # The complete model adds the noise between preprocessing and the frozen backbone, as in the
+    # study. (Training on cached features skips it: see training.feature_cache.)
+    full_inputs = _pixel_input(input_size)
+    x = layers.GaussianNoise(0.1, name="gaussian_noise")(scale(full_inputs))
+    model = keras.Model(full_inputs, head(pool(backbone(x))), name="resnet50v2_transfer")
+    return BuiltModel(model, base, head)
+
+
+def build_parts(name: str, keras_weights: str | None = None, blocks: int | None = None) -> BuiltModel:
+    """Build model ``name`` with already resolved weights (see ``training.weights``)."""
+    get_spec(name)  # unknown names fail with the list of valid ones
+    if name == "simple_cnn":
+        return BuiltModel(build_simple_cnn(blocks or 3))
+    if name == "vgg16_scratch":
+        return BuiltModel(build_vgg16(batch_norm=False))
+    if name == "vgg16_bn":
+        return BuiltModel(build_vgg16(batch_norm=True))
+    if name == "vgg16_simple":
+        return BuiltModel(build_vgg16_simple())
+    if name == "vgg16_transfer":
+        return build_vgg16_transfer(keras_weights)
+    if name == "resnet50v2_transfer":
+        return build_resnet50v2_transfer(keras_weights)
+    if name == "fast_cnn":
+        try:
+            from training.fast_cnn import build_fast_cnn
+        except ImportError:
+            raise ValueError("fast_cnn is registered but training/fast_cnn.py is not available yet.") from None
+        return BuiltModel(build_fast_cnn())
+    raise ValueError(f"No builder for registered model {name!r}; add one to training/models.py.")
+
+
+def build_model(name: str, weights: str = "none", blocks: int | None = None) -> keras.Model:
+    """The complete model ``name`` taking raw 0-255 pixels; ``weights`` is imagenet, none or a file path."""
+    if weights != "none" and not get_spec(name).transfer:
+        raise ValueError(f"{name} is trained from scratch; it takes weights='none' only.")
+    resolved = resolve_weights(name, weights)
+    return build_parts(name, resolved.keras_value, blocks).model

@@ -1,0 +1,108 @@
+"""``tf.data`` input pipelines: NumPy images in, batches of model-ready pixels out.
+
+Training: seeded shuffle, batch, then augmentation as a parallel ``map`` over
+whole batches (random flip, shift, small rotation and zoom; switchable),
+resizing to the model's input size, one-hot labels, and ``prefetch`` so the
+model never waits. Evaluation: the same without shuffling or augmentation.
+Pixels stay float32 in 0-255: scaling is the model's first layer.
+
+Usage::
+
+    from training.pipeline import make_train_dataset, make_eval_dataset
+    train = make_train_dataset(x_train, y_train, batch_size=64, input_size=32, augment=True, seed=0)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from training.data import NUM_CLASSES
+
+AUTOTUNE = tf.data.AUTOTUNE
+# Augmentation strengths, as fractions of the image side (shift, zoom) or of a full turn (rotation).
+SHIFT_FRACTION = 0.1     # up to 3 pixels each way on 32x32
+ROTATION_FRACTION = 0.04  # up to about 15 degrees
+ZOOM_FRACTION = 0.1
+
+
+def make_augmenter(seed: int) -> "tf.keras.Sequential":
+    """Random flip, shift, rotation and zoom; works on a batch of float pixels inside ``tf.data``."""
+    import keras
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomTranslation(SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="reflect", seed=seed + 1),
+            layers.RandomRotation(ROTATION_FRACTION, fill_mode="reflect", seed=seed + 2),
+            layers.RandomZoom(ZOOM_FRACTION, fill_mode="reflect", seed=seed + 3),
+        ],
+        name="augmentation",
+    )
+
+
+def _to_model_input(images, labels, input_size: int):
+    """Cast to float pixels, resize when the model wants another size, one-hot the labels."""
+    pixels = tf.cast(images, tf.float32)
+    if input_size != pixels.shape[1]:
+        pixels = tf.image.resize(pixels, (input_size, input_size), method="bilinear")
+    return pixels, tf.one_hot(labels, NUM_CLASSES)
+
+
+def make_train_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, input_size: int, augment: bool, seed: int
+) -> tf.data.Dataset:
+    """Shuffled (seeded, reshuffled every epoch), optionally augmented, batched and prefetched."""
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length: {len(x)} images, {len(y)} labels")
+    dataset = tf.data.Dataset.from_tensor_slices((x, y.astype(np.int32)))
+    dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    if augment:
+        augmenter = make_augmenter(seed)
+        # Augment whole batches: one vectorised op per batch is far cheaper than per image.
+        dataset = dataset.map(
+            lambda images, labels: (augmenter(tf.cast(images, tf.float32), training=True), labels),
+            num_parallel_calls=AUTOTUNE,
+        )
+    dataset = dataset.map(lambda images, labels: _to_model_input(images, labels, input_size), num_parallel_calls=AUTOTUNE)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def make_eval_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, input_size: int, flip: bool = False) -> tf.data.Dataset:
+    """Batches in order, no augmentation; ``flip=True`` mirrors every image (for flip test-time augmentation)."""
+    labels = np.zeros(len(x), dtype=np.int32) if y is None else y.astype(np.int32)
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).batch(batch_size)
+    if flip:
+        dataset = dataset.map(lambda images, labels: (tf.reverse(images, axis=[2]), labels), num_parallel_calls=AUTOTUNE)
+    dataset = dataset.map(lambda images, labels: _to_model_input(images, labels, input_size), num_parallel_calls=AUTOTUNE)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def make_feature_dataset(
+    features: np.ndarray, flipped_features: np.ndarray | None, y: np.ndarray, batch_size: int, seed: int, shuffle: bool
+) -> tf.data.Dataset:
+    """Batches of cached base features; with ``flipped_features`` each image is mirrored at random (p=0.5) per epoch."""
+    labels = tf.one_hot(y.astype(np.int32), NUM_CLASSES)
+    if flipped_features is None:
+        dataset = tf.data.Dataset.from_tensor_slices((features, labels))
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices((features, flipped_features, labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(features), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if flipped_features is not None:
+        # One fresh random number per batch (re-drawn every epoch) seeds a stateless per-image coin flip.
+        coins = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        dataset = tf.data.Dataset.zip((dataset, coins))
+
+        def pick_variant(batch, coin):
+            plain, mirrored, batch_labels = batch
+            count = tf.shape(plain)[0]
+            take_mirror = tf.random.stateless_uniform((count,), seed=tf.stack([coin, tf.constant(seed, tf.int64)])) < 0.5
+            shape = tf.concat([[count], tf.ones([tf.rank(plain) - 1], tf.int32)], axis=0)
+            # The cached form of RandomFlip: each image shows up plain or mirrored.
+            return tf.where(tf.reshape(take_mirror, shape), mirrored, plain), batch_labels
+
+        dataset = dataset.map(pick_variant, num_parallel_calls=AUTOTUNE)
+    return dataset.prefetch(AUTOTUNE)
