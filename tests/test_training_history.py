@@ -2,9 +2,10 @@
 
 import math
 
+import numpy as np
 import pytest
 
-from training.callbacks import format_history, onecycle_schedule, read_history_rows, summarize_history
+from training.callbacks import format_history, onecycle_rate, read_history_rows, summarize_history
 
 
 def test_history_is_keras_csvlogger_format_with_na(tmp_path):
@@ -36,14 +37,33 @@ def test_summary_finds_best_epoch_and_learning_rate_drops():
     assert summarize_history([])["best_epoch"] is None
 
 
-def test_onecycle_warms_up_then_decays():
-    rate = onecycle_schedule(0.2, epochs=10)
-    rates = [rate(epoch) for epoch in range(10)]
-    peak = rates.index(max(rates))
-    assert max(rates) == pytest.approx(0.2)
-    assert all(a < b for a, b in zip(rates[:peak], rates[1: peak + 1]))
-    assert all(a > b for a, b in zip(rates[peak:], rates[peak + 1:]))
+def test_onecycle_warms_up_then_decays_per_step():
+    rates = [onecycle_rate(step, total_steps=100, peak_learning_rate=0.2) for step in range(101)]
+    assert rates[0] == pytest.approx(0.02)
+    assert rates.index(max(rates)) == 20 and max(rates) == pytest.approx(0.2)
+    assert all(a < b for a, b in zip(rates[:20], rates[1:21]))
+    assert all(a > b for a, b in zip(rates[20:], rates[21:]))
     assert rates[-1] == pytest.approx(0.002)
+    with pytest.raises(ValueError, match="total_steps"):
+        onecycle_rate(0, 0, 0.1)
+
+
+def test_onecycle_callback_sets_the_rate_from_the_optimizer_step():
+    import keras
+
+    from training.callbacks import OneCycleByStep
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: seen.append(float(model.optimizer.learning_rate.numpy()))
+    )
+    x = np.zeros((40, 2), dtype="float32")
+    model.fit(x, x[:, :1], batch_size=10, epochs=2, verbose=0, callbacks=[OneCycleByStep(0.5, total_steps=8), record])
+    expected = [onecycle_rate(step, 8, 0.5) for step in range(8)]
+    assert seen == pytest.approx(expected)
 
 
 def test_resumed_early_stopping_remembers_best_and_patience():

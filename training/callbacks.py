@@ -179,18 +179,41 @@ class BestWeightsCheckpoint(keras.callbacks.Callback):
         os.replace(temporary, self.path)
 
 
-def onecycle_schedule(peak_learning_rate: float, epochs: int, warmup_fraction: float = 0.2) -> Callable[[int, float], float]:
-    """One-cycle by epoch: linear warm-up from peak/10 to the peak over the first 20%, then linear decay to peak/100."""
+def onecycle_rate(step: int, total_steps: int, peak_learning_rate: float, warmup_fraction: float = 0.2) -> float:
+    """One-cycle learning rate at optimizer step ``step`` of ``total_steps``.
 
-    def rate(epoch: int, current: float | None = None) -> float:
-        warmup = max(1, round(epochs * warmup_fraction))
-        if epoch < warmup:
-            return peak_learning_rate * (0.1 + 0.9 * (epoch + 1) / warmup)
-        remaining = max(1, epochs - warmup)
-        progress = min(1.0, (epoch - warmup + 1) / remaining)
-        return peak_learning_rate * (1 - progress * 0.99)
+    Linear warm-up from peak/10 to the peak over the first ``warmup_fraction``
+    of the steps, then linear decay to peak/100 at the last step.
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be at least 1, got {total_steps}")
+    warmup_steps = max(1, round(total_steps * warmup_fraction))
+    step = min(max(step, 0), total_steps)
+    if step < warmup_steps:
+        return peak_learning_rate * (0.1 + 0.9 * step / warmup_steps)
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return peak_learning_rate * (1 - 0.99 * progress)
 
-    return rate
+
+class OneCycleByStep(keras.callbacks.Callback):
+    """Sets the one-cycle learning rate before every batch.
+
+    Per step, not per epoch: short recipes (3-4 epochs) would otherwise start at
+    the peak with no warm-up. The step comes from the optimizer's own counter,
+    which BackupAndRestore restores, so a resumed run continues the same curve.
+    """
+
+    def __init__(self, peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.2) -> None:
+        super().__init__()
+        self.peak_learning_rate = peak_learning_rate
+        self.total_steps = total_steps
+        self.warmup_fraction = warmup_fraction
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        step = int(self.model.optimizer.iterations.numpy())
+        self.model.optimizer.learning_rate = onecycle_rate(
+            step, self.total_steps, self.peak_learning_rate, self.warmup_fraction
+        )
 
 
 class TensorBoardScalars(keras.callbacks.Callback):

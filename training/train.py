@@ -20,6 +20,7 @@ import errno
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import sys
@@ -341,7 +342,8 @@ def _train_and_save(
             min_lr=config.min_learning_rate, verbose=1,
         )
     else:
-        schedule = keras.callbacks.LearningRateScheduler(lab_callbacks.onecycle_schedule(config.learning_rate, config.epochs))
+        steps_per_epoch = math.ceil(len(arrays["y_train"]) / config.batch_size)
+        schedule = lab_callbacks.OneCycleByStep(config.learning_rate, total_steps=config.epochs * steps_per_epoch)
 
     def heartbeat(epoch: int, rows: list[dict]) -> None:
         summary = lab_callbacks.summarize_history(rows, track_lr_drops=plateau)
