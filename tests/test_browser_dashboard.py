@@ -12,11 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +20,13 @@ import pytest
 from PIL import Image
 
 from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
+from tests.streamlit_server import serve_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = REPO_ROOT / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
-SERVER_START_SECONDS = 90
 PAGE_TIMEOUT_MS = 90_000
 CHART = ".js-plotly-plot"
 IMAGE = "[data-testid=stImage] img"
@@ -48,26 +44,6 @@ PAGE_CONTENT = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_health(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"streamlit did not become healthy in {SERVER_START_SECONDS} s:\n{log_path.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def dashboard_url(tmp_path_factory, chromium_path):
     """A real server on a free port, reading fixture runs (on the real test set when CIFAR10_DIR is set)."""
@@ -82,26 +58,8 @@ def dashboard_url(tmp_path_factory, chromium_path):
         images, labels = synthetic_test_set()
         data_dir = write_cifar_test_folder(root / "cifar", images, labels)
     artifacts = make_demo_artifacts(root / "artifacts", test_images=images, test_labels=labels)
-    port = free_port()
-    environment = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "CIFAR10_DIR": str(data_dir),
-                   "TF_CPP_MIN_LOG_LEVEL": "2"}
-    log_path = root / "streamlit.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(base_url, process, log_path)
+    with serve_dashboard(artifacts, data_dir, root / "streamlit.log") as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture

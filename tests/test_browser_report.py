@@ -12,33 +12,20 @@ Run alone: ``.venv/bin/pytest -m browser tests/test_browser_report.py``.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
+from tests.streamlit_server import serve_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = REPO_ROOT / "test-output"
 SCREENSHOTS = OUTPUT / "screenshots"
-SERVER_START_SECONDS = 90
 TIMEOUT_MS = 90_000
 NOTES = "Shipping plan for Friday.\n<script>window.notesRan = true</script> & <b>not bold</b>"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,37 +35,8 @@ def server_url(tmp_path_factory, chromium_path):
     images, labels = synthetic_test_set()
     data_dir = write_cifar_test_folder(root / "cifar", images, labels)
     artifacts = make_demo_artifacts(root / "artifacts", test_images=images, test_labels=labels)
-    port = free_port()
-    environment = {**os.environ, "ARTIFACTS_DIR": str(artifacts), "CIFAR10_DIR": str(data_dir),
-                   "TF_CPP_MIN_LOG_LEVEL": "2"}
-    log_path = root / "streamlit.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-3000:]}") from None
-                time.sleep(0.5)
+    with serve_dashboard(artifacts, data_dir, root / "streamlit.log") as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
