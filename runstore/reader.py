@@ -157,6 +157,11 @@ def read_predictions(path: str | os.PathLike, expected_count: int | None = None)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         # NumPy's own words for a non-archive mention allow_pickle, which would
         # mislead a user into loosening the one setting that keeps them safe.
+        if "Object arrays" in str(error):
+            raise BrokenRun(
+                f"{PREDICTIONS_FILE} cannot be read: it holds Python objects instead of numbers "
+                "(refused, because loading them could run code)"
+            ) from None
         if "pickle" in str(error):
             raise BrokenRun(f"{PREDICTIONS_FILE} is not a valid .npz archive (truncated or overwritten?)") from None
         raise BrokenRun(f"{PREDICTIONS_FILE} cannot be read: {error}") from None

@@ -30,6 +30,7 @@ SCREENSHOTS = OUTPUT / "screenshots"
 PAGE_TIMEOUT_MS = 90_000
 CHART = ".js-plotly-plot"
 IMAGE = "[data-testid=stImage] img"
+SIDEBAR_PICKER = "[data-testid=stSidebar] [data-testid=stMultiSelect]"
 # What proves each page rendered (beyond its title).
 PAGE_CONTENT = {
     "overview": "[data-testid=stDataFrame]",
@@ -76,6 +77,9 @@ def open_page(tab, base_url: str, name: str, query: str = "") -> float:
     tab.goto(f"{base_url}/{name}{query}")
     tab.wait_for_selector("[data-testid=stMain] h1", timeout=PAGE_TIMEOUT_MS)
     tab.wait_for_selector(PAGE_CONTENT[name], timeout=PAGE_TIMEOUT_MS)
+    # Pages that write their pickers into the URL rerun once on arrival; the
+    # sidebar is redrawn in that rerun, so wait for it as well as the main area.
+    tab.wait_for_selector(SIDEBAR_PICKER, timeout=PAGE_TIMEOUT_MS)
     return time.monotonic() - started
 
 
