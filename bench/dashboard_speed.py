@@ -7,13 +7,19 @@ placeholder is left: first the first visit after the server started, then a
 warm visit (median of ``--repeats``). Targets (issue 5): warm < 1.5 s, first < 5 s.
 
     CIFAR10_DIR=... python bench/dashboard_speed.py [--repeats 3]
+    CIFAR10_DIR=... python bench/dashboard_speed.py --artifacts-dir artifacts --screenshots test-output/demo-screenshots
+
+With ``--artifacts-dir`` it times an existing folder (the demo runs, say)
+instead of building the 12 bench runs; ``--screenshots`` saves each page.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
+from pathlib import Path
 
 import common  # noqa: F401
 from common import header, row
@@ -24,14 +30,23 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description="Per-page render times of the dashboard in headless Chromium.")
     parser.add_argument("--repeats", type=int, default=3, help="warm visits per page; the median is printed (default 3)")
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
+    parser.add_argument("--artifacts-dir", type=Path, help="time this artifacts folder instead of 12 generated runs")
+    parser.add_argument("--screenshots", type=Path, help="save a full-page screenshot of every page here")
     arguments = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright
 
-    header("dashboard render times (12 runs, headless Chromium)")
+    folder_name = arguments.artifacts_dir or "12 generated runs"
+    header(f"dashboard render times ({folder_name}, headless Chromium)")
     figures = {}
-    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as artifacts_dir:
-        make_bench_artifacts(artifacts_dir)
+    if arguments.screenshots:
+        arguments.screenshots.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if arguments.artifacts_dir:
+            artifacts_dir = str(arguments.artifacts_dir.resolve())
+        else:
+            artifacts_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dashboard-"))
+            make_bench_artifacts(artifacts_dir)
         with running_dashboard(artifacts_dir) as (base_url, _), sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -45,6 +60,8 @@ def main(argv=None) -> dict:
                     errors = max(errors, more_errors)
                 warm = statistics.median(warm_times)
                 figures[name] = {"first_seconds": first, "warm_seconds": warm, "exceptions": errors}
+                if arguments.screenshots:
+                    page.screenshot(path=str(arguments.screenshots / f"{name}.png"), full_page=True)
                 row(name, f"{first:.2f}", f"{warm:.2f}", str(errors))
             browser.close()
     slowest_warm = max(figures.values(), key=lambda item: item["warm_seconds"])["warm_seconds"]

@@ -57,6 +57,9 @@ navigation = st.navigation(
     },
     expanded=True,
 )
+# Images are upscaled with nearest neighbour; without this the browser's own
+# smoothing, when it fits an image to its column, would blur the pixels again.
+st.html("<style>[data-testid=stImage] img { image-rendering: pixelated; }</style>")
 with st.sidebar:
     st.markdown("### :material/science: CIFAR-10 model lab")
 state.render_sidebar()
