@@ -54,3 +54,26 @@ def browser(chromium_path):
         launched = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def fixture_folders(tmp_path_factory):
+    """One run of every kind and the matching synthetic CIFAR test folder, fresh for each test module.
+
+    Module scope, not session: some page tests write into a run (measured latency).
+    """
+    from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
+
+    root = tmp_path_factory.mktemp("app")
+    artifacts = make_demo_artifacts(root / "artifacts")
+    cifar = write_cifar_test_folder(root / "cifar", *synthetic_test_set())
+    return artifacts, cifar
+
+
+@pytest.fixture
+def app_env(fixture_folders, monkeypatch):
+    """Point the dashboard (ARTIFACTS_DIR, CIFAR10_DIR) at ``fixture_folders``; returns the artifacts folder."""
+    artifacts, cifar = fixture_folders
+    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
+    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
+    return artifacts

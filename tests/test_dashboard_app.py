@@ -4,30 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 TIMEOUT = 60
-
-
-@pytest.fixture(scope="module")
-def fixture_folders(tmp_path_factory):
-    """An artifacts folder with one run of every kind, and the matching synthetic test set."""
-    root = tmp_path_factory.mktemp("dashboard")
-    artifacts = make_demo_artifacts(root / "artifacts")
-    cifar = write_cifar_test_folder(root / "cifar", *synthetic_test_set())
-    return artifacts, cifar
-
-
-@pytest.fixture
-def app_env(fixture_folders, monkeypatch):
-    artifacts, cifar = fixture_folders
-    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
-    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
-    return artifacts
 
 
 def run_page(page: str | None = None, **session) -> AppTest:

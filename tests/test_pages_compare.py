@@ -4,32 +4,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from analysis.failures import disagreements
 from analysis.stats import compare_runs
 from runstore import read_predictions
 from tests.analysis_fixtures import all_text, run_page
-from tests.factories import make_demo_artifacts, make_run, synthetic_test_set, write_cifar_test_folder
-
-
-
-
-@pytest.fixture(scope="module")
-def fixture_folders(tmp_path_factory):
-    """Two complete runs (plus running, failed and broken ones) and the matching synthetic test set."""
-    root = tmp_path_factory.mktemp("compare")
-    artifacts = make_demo_artifacts(root / "artifacts")
-    cifar = write_cifar_test_folder(root / "cifar", *synthetic_test_set())
-    return artifacts, cifar
-
-
-@pytest.fixture
-def app_env(fixture_folders, monkeypatch):
-    artifacts, cifar = fixture_folders
-    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
-    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
-    return artifacts
+from tests.factories import make_run
 
 
 def test_compare_page_states_the_significance_result(app_env):

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_demo_artifacts, make_run, synthetic_test_set, write_cifar_test_folder
 from tests.analysis_fixtures import all_text, run_page
-
-
+from tests.factories import make_run
 
 
 @pytest.fixture(scope="module")
-def fixture_folders(tmp_path_factory):
-    root = tmp_path_factory.mktemp("failures")
-    artifacts = make_demo_artifacts(root / "artifacts")
-    make_run(artifacts, "third-run", seed=7)
-    cifar = write_cifar_test_folder(root / "cifar", *synthetic_test_set())
-    return artifacts, cifar
-
-
-@pytest.fixture
-def app_env(fixture_folders, monkeypatch):
+def fixture_folders(fixture_folders):
+    """The shared fixture runs plus a third complete one, so "most runs" means two of three."""
     artifacts, cifar = fixture_folders
-    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
-    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
-    return artifacts
+    make_run(artifacts, "third-run", seed=7)
+    return artifacts, cifar
 
 
 def test_failures_page_shows_hardest_images_and_label_suspects(app_env):

@@ -2,28 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 
-from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
 from tests.analysis_fixtures import all_text, run_page
-
-
-
-
-@pytest.fixture(scope="module")
-def fixture_folders(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
-    artifacts = make_demo_artifacts(root / "artifacts")
-    cifar = write_cifar_test_folder(root / "cifar", *synthetic_test_set())
-    return artifacts, cifar
-
-
-@pytest.fixture
-def app_env(fixture_folders, monkeypatch):
-    artifacts, cifar = fixture_folders
-    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
-    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
-    return artifacts
 
 
 def test_report_page_builds_the_files(app_env):
