@@ -67,8 +67,8 @@ def test_images_for(y_true: np.ndarray) -> np.ndarray | None:
         return None
     images, labels = loaded
     if not images_match_predictions(labels, y_true):
-        st.warning("The test images found here are not the ones these runs were evaluated on (different labels or "
-                   "count), so they are not shown. Point CIFAR10_DIR at the data the runs were trained with.")
+        st.warning("The test images found here are not the ones these predictions were made on (different labels "
+                   "or count), so they are not shown. Point CIFAR10_DIR at the data the runs were trained with.")
         return None
     return images
 

@@ -5,9 +5,9 @@ import streamlit as st
 
 from analysis.figures import confusion_figure
 from analysis.images import upscale_nearest
-from analysis.loading import images_match_predictions
 from analysis.metrics import cell_indices, confusion_matrix, most_confused_pairs, per_class_metrics, row_percentages
 from dashboard import state
+from dashboard.comparison_widgets import test_images_for
 from runstore import BrokenRun
 
 CLASSES = list(state.class_names())
@@ -77,14 +77,8 @@ pickers = st.columns(2)
 true_name = pickers[0].selectbox("True class", CLASSES, key=CELL_TRUE)
 predicted_name = pickers[1].selectbox("Predicted as", CLASSES, key=CELL_PREDICTED)
 indices = cell_indices(y_true, y_pred, CLASSES.index(true_name), CLASSES.index(predicted_name))
-loaded = state.test_set()
-if isinstance(loaded, str):
-    st.warning(f"Test images are not available, so only the numbers are shown. {loaded}")
-    st.stop()
-images, labels = loaded
-if not images_match_predictions(labels, y_true):
-    st.warning("The test images found here are not the ones this run was evaluated on (different labels or count), "
-               "so they are not shown. Point CIFAR10_DIR at the data the run was trained with.")
+images = test_images_for(y_true)
+if images is None:
     st.stop()
 MAX_SHOWN = 40
 st.caption(f"{len(indices)} test image(s) of class **{true_name}** predicted as **{predicted_name}**"
