@@ -82,3 +82,19 @@ def load_data(data_dir: str | None = None):
         return load_cifar10(data_dir, allow_download=False)
     except DataError as error:
         raise SystemExit(f"{error}\nThe benchmarks never download: set CIFAR10_DIR or pass --data-dir.") from None
+
+
+def with_stock_convolutions(model):
+    """A copy of ``model`` whose FastGradConv2D layers are plain ``keras.layers.Conv2D`` (same weights)."""
+    import keras
+
+    from training.layers import FastGradConv2D
+
+    def clone(layer):
+        if isinstance(layer, FastGradConv2D):
+            return keras.layers.Conv2D.from_config(layer.get_config())
+        return layer.__class__.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy

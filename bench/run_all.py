@@ -21,6 +21,7 @@ DEFAULT_CIFAR10_DIR = "/work/shared/cifar10/cifar-10-batches-py"
 
 # Script name -> arguments for the smoke-sized (--quick) run. Full runs use each script's defaults.
 QUICK_ARGUMENTS = {
+    "conv_gradient": ["--repeats", "1"],
     "time_to_accuracy": ["--budget-seconds", "120", "--train-limit", "3000", "--fast-epochs", "2"],
     "pipeline_throughput": ["--images", "2000", "--train-steps", "5"],
     "feature_cache": ["--images", "64"],

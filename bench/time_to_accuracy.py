@@ -75,9 +75,12 @@ def build_tutorial_baseline():
     import keras
     from keras import layers
 
+    from common import with_stock_convolutions
+
     from training.models import build_simple_cnn
 
-    classifier = build_simple_cnn(3)
+    # Stock keras.layers.Conv2D, as a tutorial would have it (the lab's models use FastGradConv2D).
+    classifier = with_stock_convolutions(build_simple_cnn(3))
     augmentation = keras.Sequential(
         [layers.RandomFlip("horizontal"), layers.RandomTranslation(0.1, 0.1), layers.RandomRotation(0.04), layers.RandomZoom(0.1)],
         name="augmentation",

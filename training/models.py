@@ -56,8 +56,8 @@ def build_simple_cnn(blocks: int = 3) -> keras.Model:
     inputs = _pixel_input(32)
     x = layers.Rescaling(1.0 / 255, name="scale_to_unit")(inputs)
     for index, filters in enumerate(SIMPLE_CNN_FILTERS[:blocks]):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv1")(x)
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv2")(x)
+        x = lab_layers.FastGradConv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv1")(x)
+        x = lab_layers.FastGradConv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv2")(x)
         x = layers.MaxPooling2D(name=f"block{index + 1}_pool")(x)
         # Dropout grows with depth, as in the study's step-by-step model.
         x = layers.Dropout(0.2 + 0.1 * index, name=f"block{index + 1}_dropout")(x)
@@ -76,11 +76,11 @@ def _vgg16_body(x, batch_norm: bool):
             continue
         name = f"block{block}_conv{conv}"
         if batch_norm:
-            x = layers.Conv2D(item, 3, padding="same", use_bias=False, name=name)(x)
+            x = lab_layers.FastGradConv2D(item, 3, padding="same", use_bias=False, name=name)(x)
             x = layers.BatchNormalization(name=f"{name}_bn")(x)
             x = layers.Activation("relu", name=f"{name}_relu")(x)
         else:
-            x = layers.Conv2D(item, 3, padding="same", activation="relu", name=name)(x)
+            x = lab_layers.FastGradConv2D(item, 3, padding="same", activation="relu", name=name)(x)
         conv += 1
     return x
 
@@ -101,8 +101,8 @@ def build_vgg16_simple() -> keras.Model:
     inputs = _pixel_input(32)
     x = layers.Rescaling(1.0 / 255, name="scale_to_unit")(inputs)
     for index, filters in enumerate((32, 64)):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv1")(x)
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv2")(x)
+        x = lab_layers.FastGradConv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv1")(x)
+        x = lab_layers.FastGradConv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv2")(x)
         x = layers.MaxPooling2D(name=f"block{index + 1}_pool")(x)
     x = layers.Flatten()(x)
     return keras.Model(inputs, _classifier(x), name="vgg16_simple")
@@ -119,6 +119,16 @@ def _load_backbone(constructor, model_name: str, keras_weights: str | None, inpu
         ) from None
 
 
+def _trainable_copy(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A backbone layer to train: convolutions become FastGradConv2D (same config and weights), the rest stay."""
+    if type(layer) is not layers.Conv2D:
+        return layer
+    copy = lab_layers.FastGradConv2D.from_config(layer.get_config())
+    copy.build(layer.input.shape)
+    copy.set_weights(layer.get_weights())
+    return copy
+
+
 def build_vgg16_transfer(keras_weights: str | None) -> BuiltModel:
     """VGG16 (ImageNet or random), first 15 layers frozen; block 5 and two dense layers learn CIFAR features."""
     vgg = _load_backbone(keras.applications.VGG16, "vgg16_transfer", keras_weights, 32)
@@ -132,7 +142,7 @@ def build_vgg16_transfer(keras_weights: str | None) -> BuiltModel:
     features = keras.Input(shape=tuple(x.shape[1:]), name="base_features")
     y = features
     for layer in vgg.layers[VGG16_FROZEN_LAYERS:]:
-        y = layer(y)
+        y = _trainable_copy(layer)(y)
     y = layers.Flatten()(y)
     y = layers.Dense(256, activation="relu", name="dense_1")(y)
     y = layers.Dropout(0.5)(y)
