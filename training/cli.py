@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from training.config import LR_SCHEDULES, OPTIMIZERS, STRATEGIES, WEIGHT_CHOICES, ConfigError, RunConfig
+from training.config import AUGMENTATIONS, LR_SCHEDULES, OPTIMIZERS, STRATEGIES, WEIGHT_CHOICES, ConfigError, RunConfig
 from training.registry import REGISTRY, model_names
 
 USAGE_ERROR = 2
@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="seed for split, shuffling, augmentation and init (default 0)")
     run.add_argument("--weights", help=f"{', '.join(WEIGHT_CHOICES)} or a path to a weights file (default: imagenet for transfer models, none otherwise)")
     run.add_argument("--no-augment", dest="augment", action="store_false", help="switch off data augmentation")
+    run.add_argument("--augmentation", choices=AUGMENTATIONS,
+                     help="standard (flip, shift, rotation, zoom: the default) or light (flip and 2-pixel shift; fast_cnn's recipe)")
     run.add_argument("--blocks", type=int, choices=(1, 2, 3), help="simple_cnn only: number of convolutional blocks (default 3)")
     run.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="plateau (ReduceLROnPlateau, the default) or onecycle")
     run.add_argument("--label-smoothing", type=float, help="label smoothing, 0 to <1 (default 0)")

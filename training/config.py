@@ -24,6 +24,7 @@ from training.registry import get_spec, model_names
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 STRATEGIES = ("default", "mirrored")
 LR_SCHEDULES = ("plateau", "onecycle")
+AUGMENTATIONS = ("standard", "light")  # training.pipeline.make_augmenter builds each
 # "imagenet_if_available" falls back to random init (with a note in run.json) when the
 # ImageNet file is neither in ~/.keras/models nor downloadable: meant for suites.
 WEIGHT_CHOICES = ("imagenet", "none", "imagenet_if_available")
@@ -48,7 +49,8 @@ class RunConfig:
     test_limit: int | None = None          # evaluate on the first N test images only (None = all 10,000)
     seed: int = 0                          # seeds the split, shuffling, augmentation and weight init
     weights: str | None = None             # imagenet | none | imagenet_if_available | path to a weights file
-    augment: bool = True                   # random flip, shift, rotation and zoom while training
+    augment: bool = True                   # random augmentation while training (see ``augmentation``)
+    augmentation: str = "standard"         # standard: flip, shift, rotation, zoom | light: flip and 2-pixel shift
     run_id: str | None = None              # folder name under artifacts/runs; generated when None
     artifacts_dir: str | None = None       # None = $ARTIFACTS_DIR or ./artifacts
     data_dir: str | None = None            # None = $CIFAR10_DIR or Keras' cache
@@ -126,6 +128,8 @@ class RunConfig:
             raise ConfigError(f"validation_size must be at least 10 images, got {self.validation_size}")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"Unknown strategy {self.strategy!r}. Valid strategies: {', '.join(STRATEGIES)}")
+        if self.augmentation not in AUGMENTATIONS:
+            raise ConfigError(f"Unknown augmentation {self.augmentation!r}. Valid augmentations: {', '.join(AUGMENTATIONS)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"Unknown lr_schedule {self.lr_schedule!r}. Valid schedules: {', '.join(LR_SCHEDULES)}")
         if not (0 <= self.label_smoothing < 1):

@@ -323,7 +323,10 @@ def _train_and_save(
         val_data = make_feature_dataset(cache.features(arrays["x_val"], "plain"), None, arrays["y_val"], config.batch_size, config.seed, shuffle=False)
         record.update(feature_cache=cache.report())
     else:
-        train_data = make_train_dataset(arrays["x_train"], arrays["y_train"], config.batch_size, spec.input_size, config.augment, config.seed)
+        train_data = make_train_dataset(
+            arrays["x_train"], arrays["y_train"], config.batch_size, spec.input_size, config.augment, config.seed,
+            config.augmentation,
+        )
         val_data = make_eval_dataset(arrays["x_val"], arrays["y_val"], config.batch_size, spec.input_size)
 
     # --- callbacks
