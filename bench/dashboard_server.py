@@ -10,20 +10,20 @@ confusion matrix works at full size; their model is the factories' tiny model.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import threading
+import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import common  # noqa: F401
-from common import DEFAULT_CIFAR10_DIR, REPO_ROOT
+from common import DEFAULT_CIFAR10_DIR
 
+from dashboard.launch import serve_dashboard
+
+# Page name -> its link text in the sidebar navigation (dashboard/app.py).
+NAV_TITLES = {"overview": "Overview", "curves": "Curves", "confusion": "Confusion", "misclassified": "Misclassified",
+              "compare": "Compare", "failures": "Failures", "report": "Report", "classify": "Classify", "data": "Data"}
 PAGES = ("overview", "curves", "confusion", "misclassified", "compare", "failures", "report", "classify", "data")
 CHROMIUM = "/usr/bin/chromium"
 # (run id, model, optimizer, learning rate, epochs): 12 complete runs across the study's models.
@@ -54,69 +54,17 @@ def make_bench_artifacts(artifacts_dir: str | os.PathLike) -> Path:
     return Path(artifacts_dir)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class ServerLog:
-    """Reads the server's stderr in a thread: keeps the pipe drained and remembers tracebacks."""
-
-    def __init__(self, stream) -> None:
-        self.tail: collections.deque[str] = collections.deque(maxlen=400)
-        self.tracebacks: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def wait_for_end(self, timeout: float = 5.0) -> None:
-        """Wait until the server closed its stderr (it exited), so ``tail`` is complete."""
-        self._thread.join(timeout)
-
-    def _read(self, stream) -> None:
-        for raw in iter(stream.readline, b""):
-            line = raw.decode(errors="replace").rstrip()
-            self.tail.append(line)
-            if "Traceback" in line:
-                # The line before names the context ("Uncaught app execution"); keep both.
-                previous = self.tail[-2] if len(self.tail) > 1 else ""
-                self.tracebacks.append(f"{previous} | {line}".strip(" |"))
-
-
 @contextlib.contextmanager
 def running_dashboard(artifacts_dir: str | os.PathLike, start_timeout: float = 120.0):
-    """Start ``streamlit run dashboard/app.py`` on ``artifacts_dir``; yield (base URL, process); stop it after."""
-    port = free_port()
-    environment = dict(os.environ, ARTIFACTS_DIR=str(artifacts_dir), CIFAR10_DIR=cifar10_dir())
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    # Drain stderr from the start: an unread pipe fills at ~64 KB (TensorFlow is
-    # chatty) and would then freeze the server mid-benchmark.
-    process.server_log = ServerLog(process.stderr)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            if process.poll() is not None:
-                process.server_log.wait_for_end()
-                raise RuntimeError("streamlit exited at start: " + "\n".join(process.server_log.tail)[-2000:])
-            try:
-                with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not answer on {base_url} within {start_timeout:.0f} s")
-            time.sleep(0.25)
-        yield base_url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    """Serve the dashboard on ``artifacts_dir`` (``dashboard.launch``); yield (base URL, process); stop it after.
+
+    ``process.server_log`` is the server's log file; ``dashboard.launch.server_tracebacks`` reads it.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-streamlit-") as folder:
+        log_path = Path(folder) / "streamlit.log"
+        with serve_dashboard(artifacts_dir, log_path, cifar10_dir=cifar10_dir(), start_timeout=start_timeout) as server:
+            server.process.server_log = log_path
+            yield server.base_url, server.process
 
 
 def render_seconds(page, url: str, timeout_ms: float = 60_000) -> tuple[float, int]:
@@ -124,6 +72,26 @@ def render_seconds(page, url: str, timeout_ms: float = 60_000) -> tuple[float, i
     start = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
     # Streamlit marks its root with the script state: "notRunning" once the page's script has finished.
+    page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout_ms)
+    seconds = time.perf_counter() - start
+    return seconds, page.locator('[data-testid="stException"]').count()
+
+
+def switch_seconds(page, name: str, timeout_ms: float = 60_000) -> tuple[float, int]:
+    """Click ``name``'s link in the sidebar (in-app navigation, the session stays open) and time until it settled.
+
+    Finished means: the main title changed to the new page's, the script state is
+    ``notRunning`` again and no skeleton is left. The title is checked first, so the
+    ``notRunning`` of the page being left cannot end the timing early.
+    """
+    title_before = page.locator("[data-testid=stMain] h1").first.inner_text(timeout=timeout_ms)
+    link = page.locator("[data-testid=stSidebarNav] a", has_text=NAV_TITLES[name]).first
+    start = time.perf_counter()
+    link.click(timeout=timeout_ms)
+    page.wait_for_function(
+        "before => { const h = document.querySelector('[data-testid=stMain] h1'); return h && h.innerText !== before; }",
+        arg=title_before, timeout=timeout_ms)
     page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms)
     page.wait_for_selector('[data-testid="stSkeleton"]', state="detached", timeout=timeout_ms)
     seconds = time.perf_counter() - start
@@ -154,12 +122,18 @@ def write_upload_image(folder: str | os.PathLike) -> Path:
     return path
 
 
-def classify_upload(page, base_url: str, image_path: Path, timeout_ms: float = 120_000) -> float | None:
+def classify_upload(page, base_url: str, image_path: Path, timeout_ms: float = 120_000,
+                    every_model: bool = False) -> float | None:
     """Open the Classify page, upload ``image_path`` and wait for the answers; return the seconds taken.
 
+    ``every_model`` first switches the page to "Every finished run", so every run's model is loaded.
     Returns None when the page shows no file input (the page changed): the caller reports it.
     """
     render_seconds(page, f"{base_url}/classify", timeout_ms)
+    if every_model:
+        page.get_by_text("Every finished run").click()
+        page.wait_for_timeout(300)
+        page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=timeout_ms)
     if page.locator('input[type="file"]').count() == 0:
         return None
     start = time.perf_counter()

@@ -470,6 +470,8 @@ def main(argv=None) -> int:
     from common import header
     from dashboard_server import running_dashboard
 
+    from dashboard.launch import server_tracebacks
+
     header(f"many users: {settings.sessions} browser sessions x {settings.seconds:.0f} s, headless Chromium")
     result = LoadResult()
     with tempfile.TemporaryDirectory(prefix="bench-load-") as temporary:
@@ -477,9 +479,8 @@ def main(argv=None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         run_count = prepare_artifacts(folder)
         with running_dashboard(folder) as (base_url, process):
-            log = process.server_log
             asyncio.run(drive_sessions(base_url, settings, process.pid, result))
-            result.server_tracebacks = list(log.tracebacks)
+            result.server_tracebacks = server_tracebacks(process.server_log)
     print_report(result, settings, run_count)
     return 1 if result.error_count else 0
 

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
-from tests.streamlit_server import serve_dashboard
+from dashboard.launch import serve_dashboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -59,8 +59,8 @@ def dashboard_url(tmp_path_factory, chromium_path):
         images, labels = synthetic_test_set()
         data_dir = write_cifar_test_folder(root / "cifar", images, labels)
     artifacts = make_demo_artifacts(root / "artifacts", test_images=images, test_labels=labels)
-    with serve_dashboard(artifacts, data_dir, root / "streamlit.log") as base_url:
-        yield base_url
+    with serve_dashboard(artifacts, root / "streamlit.log", cifar10_dir=data_dir) as server:
+        yield server.base_url
 
 
 @pytest.fixture

@@ -84,9 +84,10 @@ def test_evaluate_unknown_run_is_a_clear_error(tmp_path, capsys):
 
 
 def test_demo_serves_the_dashboard_and_trains_the_suite():
-    from training.demo import dashboard_command, training_command
+    from dashboard.launch import streamlit_command
+    from training.demo import training_command
 
-    dashboard = dashboard_command(8600)
+    dashboard = streamlit_command(8600)
     assert dashboard[1:4] == ["-m", "streamlit", "run"] and dashboard[4].endswith("dashboard/app.py")
     assert dashboard[dashboard.index("--server.port") + 1] == "8600"
     assert training_command("demo", None)[1:] == ["-m", "training", "suite", "demo"]

@@ -18,14 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DASHBOARD_APP = REPO_ROOT / "dashboard" / "app.py"
+from dashboard.launch import DASHBOARD_APP, REPO_ROOT, streamlit_command
+
 STOP_GRACE_SECONDS = 15
-
-
-def dashboard_command(port: int) -> list[str]:
-    """The Streamlit command that serves the dashboard on ``port``."""
-    return [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--server.port", str(port), "--server.headless", "true"]
 
 
 def training_command(suite: str, artifacts_dir: str | None) -> list[str]:
@@ -62,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         environment["ARTIFACTS_DIR"] = str(Path(arguments.artifacts_dir).resolve())
     dashboard = None
     if DASHBOARD_APP.is_file():
-        dashboard = subprocess.Popen(dashboard_command(arguments.port), cwd=REPO_ROOT, env=environment)
+        dashboard = subprocess.Popen(streamlit_command(arguments.port), cwd=REPO_ROOT, env=environment)
         print(f"Dashboard: http://localhost:{arguments.port}  (Ctrl-C stops the dashboard and the training)", flush=True)
     else:
         print(f"{DASHBOARD_APP} does not exist yet; training only.", flush=True)

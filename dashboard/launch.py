@@ -1,0 +1,115 @@
+"""Start and stop a real ``streamlit run dashboard/app.py`` server (the demo, browser tests and benchmarks).
+
+No Streamlit import here: this module only runs the server as a subprocess.
+The server's output goes to a log file, never to a pipe: TensorFlow is chatty
+and an unread pipe fills at ~64 KB and then freezes the server mid-run.
+
+Usage::
+
+    from dashboard.launch import serve_dashboard
+    with serve_dashboard("artifacts", log_path="streamlit.log") as server:
+        print(server.base_url)          # http://127.0.0.1:<free port>
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD_APP = REPO_ROOT / "dashboard" / "app.py"
+START_TIMEOUT_SECONDS = 120.0
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def streamlit_command(port: int, address: str | None = None) -> list[str]:
+    """The command that serves the dashboard on ``port`` (``address`` defaults to .streamlit/config.toml's)."""
+    command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return command + (["--server.address", address] if address else [])
+
+
+def log_tail(log_path: str | os.PathLike, characters: int = 3000) -> str:
+    """The end of a server log, for error messages ("" if it cannot be read)."""
+    try:
+        return Path(log_path).read_text(errors="replace")[-characters:]
+    except OSError:
+        return ""
+
+
+def server_tracebacks(log_path: str | os.PathLike) -> list[str]:
+    """Every traceback the server logged, each as "<line before> | Traceback ..." (the line before names the context)."""
+    lines = log_tail(log_path, characters=10**8).splitlines()
+    return [f"{lines[index - 1] if index else ''} | {line}".strip(" |")
+            for index, line in enumerate(lines) if "Traceback" in line]
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen, log_path: str | os.PathLike,
+                       timeout: float = START_TIMEOUT_SECONDS) -> None:
+    """Return once the server answers its health check; raise with the server's log when it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited at start (status {process.returncode}):\n{log_tail(log_path)}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"streamlit did not answer on {base_url} within {timeout:.0f} s:\n{log_tail(log_path)}")
+        time.sleep(0.25)
+
+
+@dataclass
+class DashboardServer:
+    """A running dashboard: where to reach it, its process, and its log file."""
+
+    base_url: str
+    process: subprocess.Popen
+    log_path: Path
+
+
+@contextlib.contextmanager
+def serve_dashboard(artifacts_dir: str | os.PathLike, log_path: str | os.PathLike,
+                    cifar10_dir: str | os.PathLike | None = None,
+                    start_timeout: float = START_TIMEOUT_SECONDS) -> Iterator[DashboardServer]:
+    """Serve the dashboard over ``artifacts_dir`` on a free loopback port until the block ends.
+
+    ``cifar10_dir`` sets ``CIFAR10_DIR`` for the server (else the caller's
+    environment stands). The server's stdout and stderr go to ``log_path``.
+    """
+    port = free_port()
+    environment = {**os.environ, "ARTIFACTS_DIR": str(Path(artifacts_dir).resolve()), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if cifar10_dir is not None:
+        environment["CIFAR10_DIR"] = str(cifar10_dir)
+    log_path = Path(log_path)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(streamlit_command(port, "127.0.0.1"), cwd=REPO_ROOT, env=environment,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    server = DashboardServer(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        wait_until_healthy(server.base_url, process, log_path, start_timeout)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
