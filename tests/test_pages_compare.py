@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 
 from analysis.failures import disagreements
 from analysis.stats import compare_runs
@@ -12,7 +13,11 @@ from tests.analysis_fixtures import all_text, run_page
 from tests.factories import make_run
 
 
-def test_compare_page_states_the_significance_result(app_env):
+def _chart_titles(app) -> list[str]:
+    return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in app.get("plotly_chart")]
+
+
+def test_compare_page_states_the_significance_result_and_runs_only_that_section(app_env):
     app = run_page("compare", compare_a="simple-cnn-a", compare_b="vgg16-transfer-b")
     assert not app.exception, app.exception
     y_true, probs_a = read_predictions(app_env / "runs" / "simple-cnn-a")
@@ -23,18 +28,30 @@ def test_compare_page_states_the_significance_result(app_env):
     assert [metric.label for metric in app.metric] == ["A · simple-cnn-a", "B · vgg16-transfer-b", "B − A"]
     assert app.metric[0].value == f"{expected.accuracy_a.estimate:.2%}"
     assert app.metric[2].value == f"{expected.difference.estimate * 100:+.2f} points"
-    assert "Biggest F1 gain for B" in text
-    titles = [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in app.get("plotly_chart")]
-    assert titles[0].startswith("Confusion difference vgg16-transfer-b − simple-cnn-a")
-    assert titles[1].startswith("Reliability")
-    assert sum("confidence of right and wrong answers" in title for title in titles) == 2
+    # Lazy tabs: the closed sections did not run, so the page cost one section, not six.
+    assert "Biggest F1 gain for B" not in text
+    assert _chart_titles(app) == []
+
+
+@pytest.mark.parametrize("section, check", [
+    ("Per class", lambda app, titles, text: "Biggest F1 gain for B" in text),
+    ("Confusion difference", lambda app, titles, text: titles[0].startswith("Confusion difference vgg16-transfer-b − simple-cnn-a")),
+    ("Calibration", lambda app, titles, text: titles[0].startswith("Reliability")
+        and sum("confidence of right and wrong answers" in title for title in titles) == 2),
     # Latency is not measured yet, so the cost view starts on parameters and still marks a front.
-    assert any(title.startswith("Test accuracy vs parameters") for title in titles)
-    assert "On the Pareto front" in text
+    ("Cost vs accuracy", lambda app, titles, text: any(title.startswith("Test accuracy vs parameters") for title in titles)
+        and "On the Pareto front" in text),
+])
+def test_each_compare_section_opens_by_its_tab(app_env, section, check):
+    app = run_page("compare", compare_a="simple-cnn-a", compare_b="vgg16-transfer-b", compare_view=section)
+    assert not app.exception, app.exception
+    titles, text = _chart_titles(app), all_text(app)
+    assert check(app, titles, text), (section, titles)
+    assert not app.metric  # the significance section stayed closed
 
 
 def test_compare_page_disagreement_explorer_filters(app_env):
-    app = run_page("compare", compare_a="simple-cnn-a", compare_b="vgg16-transfer-b")
+    app = run_page("compare", compare_a="simple-cnn-a", compare_b="vgg16-transfer-b", compare_view="Disagreements")
     y_true, probs_a = read_predictions(app_env / "runs" / "simple-cnn-a")
     _, probs_b = read_predictions(app_env / "runs" / "vgg16-transfer-b")
     frame = disagreements(y_true, probs_a, probs_b)
@@ -65,7 +82,7 @@ def test_measure_now_stores_latency_in_run_json(tmp_path, monkeypatch):
     make_run(tmp_path, "tiny-b", seed=2)
     monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path))
     monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "no-images"))
-    app = run_page("compare")
+    app = run_page("compare", compare_view="Cost vs accuracy")
     assert not app.exception, app.exception
     assert "Measure latency" in all_text(app)
     app.multiselect(key="measure_runs").set_value(["tiny-a"]).run()
@@ -78,7 +95,7 @@ def test_measure_now_stores_latency_in_run_json(tmp_path, monkeypatch):
 
 
 def test_compare_page_grad_cam_for_both_runs(app_env):
-    app = run_page("compare", compare_a="simple-cnn-a", compare_b="vgg16-transfer-b")
+    app = run_page("compare", compare_a="simple-cnn-a", compare_b="vgg16-transfer-b", compare_view="Disagreements")
     tiles = len(app.image)
     app.toggle(key="disagree_gradcam_show").set_value(True).run()
     assert not app.exception, app.exception

@@ -84,11 +84,8 @@ predicted_a, predicted_b = probs_a.argmax(axis=1), probs_b.argmax(axis=1)
 st.caption(f"Both runs are judged on the same {len(y_true):,} test images, so every difference below is measured "
            "image by image, not from two separate scores.")
 
-(significance_tab, per_class_tab, confusion_tab, disagreement_tab, calibration_tab, cost_tab) = st.tabs(
-    ["Significance", "Per class", "Confusion difference", "Disagreements", "Calibration", "Cost vs accuracy"]
-)
-
-with significance_tab:
+def show_significance() -> None:
+    """Accuracy of both runs with bootstrap intervals, and McNemar's test on the paired answers."""
     comparison = compare_runs(run_a, run_b, y_true, probs_a, probs_b)
     metrics = st.columns(3)
     for column, label, interval in ((metrics[0], f"A · {run_a}", comparison.accuracy_a),
@@ -108,7 +105,8 @@ with significance_tab:
     st.caption("Only the off-diagonal cells (one run right, the other wrong) carry evidence about which run is better; "
                f"the test uses the {comparison.test.method}.")
 
-with per_class_tab:
+def show_per_class() -> None:
+    """Precision, recall and F1 per class for both runs, and their differences."""
     st.markdown(f"Precision, recall and F1 of **A = {run_a}** and **B = {run_b}** per class; "
                 "Δ = B − A, green where B is better, red where it is worse.")
     per_class = per_class_comparison(y_true, predicted_a, predicted_b, CLASSES)
@@ -117,7 +115,8 @@ with per_class_tab:
     st.caption(f"Biggest F1 gain for B: **{best['class']}** ({best['f1_delta']:+.1%}); "
                f"biggest loss: **{worst['class']}** ({worst['f1_delta']:+.1%}).")
 
-with confusion_tab:
+def show_confusion_difference() -> None:
+    """B's confusion matrix minus A's."""
     percentages = st.toggle("Row percentages (off: image counts)", value=True, key="compare_confusion_percent")
     matrix_a = confusion_matrix(y_true, predicted_a, num_classes=len(CLASSES))
     matrix_b = confusion_matrix(y_true, predicted_b, num_classes=len(CLASSES))
@@ -126,7 +125,8 @@ with confusion_tab:
     st.caption("Numbers are B minus A. On the diagonal a positive number means B recognises more of that class; "
                "off the diagonal a negative number means B makes that mistake less often. Blue is better for B.")
 
-with disagreement_tab:
+def show_disagreements() -> None:
+    """The test images where A and B answer differently, filterable, with Grad-CAM."""
     frame = disagreements(y_true, probs_a, probs_b)
     counts = frame["who_was_right"].value_counts()
     st.markdown(f"A and B give different answers on **{len(frame):,}** test images: A right on "
@@ -163,7 +163,8 @@ with disagreement_tab:
             predicted_b=[CLASSES[label] for label in rows["predicted_b"]],
         ), hide_index=True, width="stretch")
 
-with calibration_tab:
+def show_calibration() -> None:
+    """Reliability diagrams and confidence histograms: how far each run's confidence can be trusted."""
     default_runs = [run_a, run_b] + [run_id for run_id in ctx.compared if run_id in complete and run_id not in (run_a, run_b)]
     calibrated = st.multiselect("Runs", complete, default=default_runs, key="calibration_runs",
                                 format_func=lambda run_id: state.run_label(ctx.info(run_id)))
@@ -194,7 +195,8 @@ with calibration_tab:
                 st.plotly_chart(confidence_histogram_figure(confidence_histogram(confidence, correct), run_id),
                                 width="stretch", key=f"confidence_histogram_{run_id}")
 
-with cost_tab:
+def show_costs() -> None:
+    """Accuracy against a cost (latency, parameters, size) with the Pareto front; measures latency on demand."""
     costs = cost_frame([ctx.info(run_id).record for run_id in complete])
     # Start on the first cost that any run has: latency is missing until someone measures it.
     measured = [column for column in COST_COLUMNS if costs[column].notna().any()] or list(COST_COLUMNS)
@@ -229,3 +231,20 @@ with cost_tab:
     else:
         devices = sorted(set(costs["latency_device"].dropna()) - {""})
         st.caption("Latency measured on: " + "; ".join(devices) + ". Timings from other machines are not comparable.")
+
+
+SECTIONS = {
+    "Significance": show_significance,
+    "Per class": show_per_class,
+    "Confusion difference": show_confusion_difference,
+    "Disagreements": show_disagreements,
+    "Calibration": show_calibration,
+    "Cost vs accuracy": show_costs,
+}
+# Lazy tabs bound to the URL (?compare_view=Calibration): only the open tab's section runs,
+# so the page costs one section, not six, and a link opens the section it names.
+tabs = st.tabs(list(SECTIONS), key="compare_view", bind="query-params")
+for tab, show in zip(tabs, SECTIONS.values()):
+    if tab.open is not False:  # None: the tabs do not track state (then every section runs)
+        with tab:
+            show()

@@ -55,21 +55,36 @@ def show_grid(images: np.ndarray) -> None:
         images_column.image(upscale_nearest(image_grid(images[label], columns=PER_CLASS, padding=1), 2))
 
 
-tab_samples, tab_augmented, tab_counts = st.tabs(["Training images", "After augmentation", "Class counts"])
-with tab_samples:
+def show_samples() -> None:
+    """The first training images of each class."""
     st.caption("The first ten training images of each class, enlarged without smoothing: this is all the detail there is.")
     show_grid(samples)
-with tab_augmented:
+
+
+def show_augmented() -> None:
+    """The same images through the training augmentation, redrawn on demand."""
     st.caption("The same images as training sees them: flipped left-right half the time, shifted up to 3 pixels, "
                "turned up to about 14° and zoomed up to 10% (borders mirrored). Every epoch draws new ones, "
-               "so the model rarely sees the same picture twice.")
+               "so the model rarely sees the same picture twice. (fast_cnn's recipe uses a lighter version: "
+               "flips and whole-pixel shifts of up to 2 pixels.)")
     if st.button("Draw new augmentations", key="augment_again"):
         st.session_state["augment_seed"] = st.session_state.get("augment_seed", 0) + 1
     seed = st.session_state.get("augment_seed", 0)
     flat = samples.reshape(-1, *samples.shape[2:])
     show_grid(augment_preview(flat, seed=seed).reshape(samples.shape))
-with tab_counts:
+
+
+def show_counts() -> None:
+    """Images per class in each split."""
     st.caption(f"A stratified validation set of {DEFAULT_VALIDATION_SIZE:,} images is taken out of the training "
                "images, so every class keeps the same share in every split.")
     st.plotly_chart(class_counts_figure(counts), width="stretch", key="class_counts")
     st.dataframe(counts, hide_index=True)
+
+
+SECTIONS = {"Training images": show_samples, "After augmentation": show_augmented, "Class counts": show_counts}
+# Lazy tabs bound to the URL (?data_view=...): only the open tab's section runs.
+for tab, show in zip(st.tabs(list(SECTIONS), key="data_view", bind="query-params"), SECTIONS.values()):
+    if tab.open is not False:  # None: the tabs do not track state (then every section runs)
+        with tab:
+            show()

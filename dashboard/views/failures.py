@@ -37,9 +37,6 @@ if run_count < 3:
     st.caption(f"Only {run_count} run(s) vote. With three or more runs, agreement between models says much more.")
 images = widgets.test_images_for(y_true)
 
-hard_tab, label_tab = st.tabs(["Images most runs get wrong", "Likely label errors"])
-
-
 def gradcam_expander(indices, key: str) -> None:
     """An expander with Grad-CAM of one of ``indices`` for every voting run."""
     with st.expander("Where do the models look? Grad-CAM for one of these images"):
@@ -49,7 +46,8 @@ def gradcam_expander(indices, key: str) -> None:
             widgets.gradcam_panel(ctx, list(probs_by_run), images[picked], CLASSES)
 
 
-with hard_tab:
+def show_hardest() -> None:
+    """Test images that most runs get wrong, hardest first."""
     minimum = 1 if run_count == 1 else st.slider(
         "Wrong in at least this many runs", 1, run_count, value=run_count // 2 + 1, key="hard_min_wrong")
     hard = hardest_images(y_true, probs_by_run, min_wrong_share=minimum / run_count)
@@ -71,7 +69,8 @@ with hard_tab:
     elif len(rows):
         st.dataframe(rows, hide_index=True, width="stretch")
 
-with label_tab:
+def show_label_errors() -> None:
+    """Test images whose label most runs confidently dispute."""
     st.markdown("Test images where most runs agree, confidently, on a class other than the given label. "
                 "CIFAR-10's test set has a few dozen mislabelled images; these are the first to check "
                 "before blaming the models.")
@@ -101,3 +100,11 @@ with label_tab:
             given_label=[CLASSES[label] for label in rows["given_label"]],
             suggested_label=[CLASSES[label] for label in rows["suggested_label"]],
         ), hide_index=True, width="stretch")
+
+
+SECTIONS = {"Images most runs get wrong": show_hardest, "Likely label errors": show_label_errors}
+# Lazy tabs bound to the URL (?failures_view=...): only the open tab's section runs.
+for tab, show in zip(st.tabs(list(SECTIONS), key="failures_view", bind="query-params"), SECTIONS.values()):
+    if tab.open is not False:  # None: the tabs do not track state (then every section runs)
+        with tab:
+            show()
