@@ -30,6 +30,10 @@ VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "
 # Keras' VGG16 layer index where the study's frozen part ends: input + blocks 1-4 = 15 layers.
 VGG16_FROZEN_LAYERS = 15
 SIMPLE_CNN_FILTERS = (32, 64, 128)
+# Batch-norm running statistics for vgg16_bn: 0.9 (PyTorch's default, 0.1 there) instead of
+# Keras' 0.99, which needs hundreds of steps before evaluation-mode outputs mean anything:
+# the CPU demo's 32-step run predicted one class for every test image with 0.99.
+VGG16_BN_MOMENTUM = 0.9
 
 
 @dataclass
@@ -77,7 +81,7 @@ def _vgg16_body(x, batch_norm: bool):
         name = f"block{block}_conv{conv}"
         if batch_norm:
             x = lab_layers.FastGradConv2D(item, 3, padding="same", use_bias=False, name=name)(x)
-            x = layers.BatchNormalization(name=f"{name}_bn")(x)
+            x = layers.BatchNormalization(momentum=VGG16_BN_MOMENTUM, name=f"{name}_bn")(x)
             x = layers.Activation("relu", name=f"{name}_relu")(x)
         else:
             x = lab_layers.FastGradConv2D(item, 3, padding="same", activation="relu", name=name)(x)
