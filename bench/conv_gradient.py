@@ -28,14 +28,14 @@ def compare_layer(batch: int, size: int, channels: int, repeats: int) -> tuple[f
     """(stock input-gradient seconds, forward-convolution seconds, max relative difference) for one shape."""
     import tensorflow as tf
 
-    from training.layers import _conv_input_gradient
+    from training.layers import conv_input_gradient
 
     shape = (batch, size, size, channels)
     upstream = tf.random.stateless_normal(shape, seed=(0, 1))
     kernel = tf.random.stateless_normal((3, 3, channels, channels), seed=(0, 2))
     stock = tf.function(lambda: tf.raw_ops.Conv2DBackpropInput(
         input_sizes=shape, filter=kernel, out_backprop=upstream, strides=[1, 1, 1, 1], padding="SAME"))
-    forward = tf.function(lambda: _conv_input_gradient(upstream, kernel, "same"))
+    forward = tf.function(lambda: conv_input_gradient(upstream, kernel, "same"))
     reference = stock()
     difference = float(tf.reduce_max(tf.abs(reference - forward())) / tf.reduce_max(tf.abs(reference)))
     return median_seconds(stock, repeats), median_seconds(forward, repeats), difference

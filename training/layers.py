@@ -26,7 +26,7 @@ class VggCaffePreprocessing(keras.layers.Layer):
         return input_shape
 
 
-def _conv_input_gradient(upstream, kernel, padding: str):
+def conv_input_gradient(upstream, kernel, padding: str):
     """Gradient of a stride-1 2-D convolution with respect to its input, as a *forward* convolution.
 
     The input gradient of ``conv(x, K)`` is the upstream gradient convolved with
@@ -56,7 +56,7 @@ def fast_gradient_conv2d(inputs, kernel, padding: str):
     @tf.custom_gradient
     def convolve(x, k):
         def gradient(upstream):
-            input_gradient = _conv_input_gradient(upstream, k, padding)
+            input_gradient = conv_input_gradient(upstream, k, padding)
             kernel_gradient = tf.raw_ops.Conv2DBackpropFilter(
                 input=x, filter_sizes=tf.shape(k), out_backprop=upstream, strides=[1, 1, 1, 1], padding=tf_padding
             )
