@@ -38,3 +38,44 @@ def test_models_without_a_backbone_refuse_pretrained_weights():
     with pytest.raises(WeightsError, match="--weights none"):
         resolve_weights("simple_cnn", "imagenet")
     assert resolve_weights("simple_cnn", "none").label == "none"
+
+
+@pytest.fixture(scope="module")
+def vgg16_notop_weights(tmp_path_factory):
+    """A complete VGG16 'notop' weights file in Keras' legacy .h5 layout (random values, as the ImageNet file is not here)."""
+    import h5py
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format
+
+    keras.utils.set_random_seed(0)
+    backbone = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    path = tmp_path_factory.mktemp("weights") / "vgg16_notop.h5"
+    with h5py.File(path, "w") as file:  # the layout of Keras' ImageNet files (model.save_weights writes the newer one)
+        legacy_h5_format.save_weights_to_hdf5_group(file, backbone)
+    return path, backbone.get_layer("block1_conv1").get_weights()[0]
+
+
+def test_a_matching_weights_file_is_loaded_into_the_backbone(vgg16_notop_weights):
+    from training.models import build_model
+
+    path, first_kernel = vgg16_notop_weights
+    model = build_model("vgg16_transfer", weights=str(path))
+    loaded = next(layer for layer in model._flatten_layers() if layer.name == "block1_conv1").get_weights()[0]
+    assert (loaded == first_kernel).all()
+
+
+def test_a_weights_file_missing_a_layer_is_refused(vgg16_notop_weights, tmp_path):
+    import h5py
+
+    from training.models import build_model
+
+    path, _ = vgg16_notop_weights
+    partial = tmp_path / "partial.h5"
+    partial.write_bytes(path.read_bytes())
+    with h5py.File(partial, "a") as file:
+        del file["block5_conv3"]
+        names = [name for name in file.attrs["layer_names"] if name not in (b"block5_conv3", "block5_conv3")]
+        file.attrs["layer_names"] = names
+    with pytest.raises(WeightsError, match="does not fit vgg16_transfer"):
+        build_model("vgg16_transfer", weights=str(partial))
+
