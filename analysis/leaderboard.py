@@ -101,7 +101,13 @@ def callback_events(record: dict) -> list[str]:
     if stop is not None:
         events.append(f"Early stopping ended training after epoch {stop + 1}.")
     elif record.get("status") == "complete":
-        events.append("Early stopping did not fire; training ran its planned epochs.")
+        config = record.get("config") or {}
+        budget = config.get("time_budget_seconds")
+        if budget and (record.get("train_seconds") or 0) >= budget:
+            events.append(f"Its time budget of {budget:.0f} s ended training in epoch {epochs_run} "
+                          f"(of up to {config.get('epochs', '?')}), with the learning rate already annealed.")
+        else:
+            events.append("Early stopping did not fire; training ran its planned epochs.")
     return events
 
 

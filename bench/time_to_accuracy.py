@@ -57,6 +57,8 @@ def train_fast_cnn(arguments, data, artifacts_dir: str) -> dict:
 
     values = dict(RECIPE, model="fast_cnn", run_id="bench-fast_cnn", artifacts_dir=artifacts_dir,
                   seed=arguments.seed, train_limit=arguments.train_limit)
+    # The same budget as the baseline: the recipe's own (15 minutes less the last validation) or less.
+    values["time_budget_seconds"] = min(RECIPE.get("time_budget_seconds") or arguments.budget_seconds, arguments.budget_seconds)
     if arguments.fast_epochs:
         values["epochs"] = arguments.fast_epochs
     folder = run_training(RunConfig.from_dict(values), data=data, verbose=2)

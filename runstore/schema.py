@@ -78,7 +78,7 @@ OPTIONAL_FIELDS = (
     "test_limit",       # predictions cover only the first N test images
     "resumed_from_epoch",  # set when a killed run was continued
     "feature_cache",    # frozen-base feature cache: folder, reused, computed, skipped_augmentation
-    "evaluation",       # how test predictions were made: tta_flip, from_cached_features, re_evaluated
+    "evaluation",       # how test predictions were made: tta_flip, tta_translate, from_cached_features, re_evaluated
 )
 
 

@@ -126,6 +126,12 @@ def test_weights_text_and_callback_events_in_plain_words():
                               "lr_drop_epochs": [4], "early_stop_epoch": 9})
     assert events == ["Best epoch: 7 of 10; the saved model holds its weights.",
                       "Learning rate lowered at epoch 5.", "Early stopping ended training after epoch 10."]
+    budgeted = {"status": "complete", "epochs_run": 5, "best_epoch": 4, "train_seconds": 871.2,
+                "config": {"epochs": 6, "time_budget_seconds": 870.0}}
+    assert callback_events(budgeted)[-1] == (
+        "Its time budget of 870 s ended training in epoch 5 (of up to 6), with the learning rate already annealed.")
+    budgeted["train_seconds"] = 400.0  # finished its planned epochs inside the budget
+    assert callback_events(budgeted)[-1] == "Early stopping did not fire; training ran its planned epochs."
 
 
 def test_runs_scored_on_a_test_prefix_are_aligned_on_the_shared_images():

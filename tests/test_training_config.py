@@ -37,6 +37,9 @@ def test_integer_learning_rate_is_stored_as_float():
         ({"model": "simple_cnn", "strategy": "tpu"}, "Valid strategies: default, mirrored"),
         ({"model": "simple_cnn", "run_id": "../escape"}, "Invalid run id"),
         ({"epochs": 3}, "needs 'model'"),
+        ({"model": "vgg16_transfer", "weights": "none", "tta_translate": True}, "Add --no-feature-cache"),
+        ({"model": "simple_cnn", "time_budget_seconds": 0}, "time_budget_seconds must be more than 0"),
+        ({"model": "simple_cnn", "time_budget_seconds": "15m"}, "'time_budget_seconds' should be float or null"),
     ],
 )
 def test_bad_values_are_rejected_with_a_message(values, message):
@@ -61,6 +64,9 @@ def test_fast_cnn_recipe_fills_what_the_user_left_out():
 
     config = RunConfig.from_dict({"model": "fast_cnn"})
     assert {key: getattr(config, key) for key in RECIPE} == RECIPE
+    spec = get_spec("fast_cnn")  # the registry entry (listed in the dashboard) must tell the same recipe
+    assert (spec.default_optimizer, spec.default_learning_rate, spec.default_epochs, spec.default_batch_size) == (
+        RECIPE["optimizer"], RECIPE["learning_rate"], RECIPE["epochs"], RECIPE["batch_size"])
     assert RunConfig.from_dict({"model": "fast_cnn", "epochs": 1, "tta_flip": False}).tta_flip is False
 
 
@@ -72,3 +78,16 @@ def test_cli_run_passes_only_what_the_user_set(monkeypatch):
     cli.main(["run", "--model", "simple_cnn", "--epochs", "2", "--run-id", "x"])
     config = seen["config"]
     assert (config.epochs, config.lr_schedule, config.label_smoothing, config.tta_flip) == (2, "plateau", 0.0, False)
+
+
+def test_cli_time_budget_flags_set_or_lift_the_recipes_budget(monkeypatch):
+    from training import cli
+    from training.fast_cnn import RECIPE
+
+    seen = []
+    monkeypatch.setattr("training.train.run_training", lambda config: seen.append(config) or "folder")
+    cli.main(["run", "--model", "fast_cnn", "--run-id", "a"])
+    cli.main(["run", "--model", "fast_cnn", "--run-id", "b", "--time-budget", "60"])
+    cli.main(["run", "--model", "fast_cnn", "--run-id", "c", "--epochs", "10", "--no-time-budget"])
+    assert [config.time_budget_seconds for config in seen] == [RECIPE["time_budget_seconds"], 60.0, None]
+    assert seen[2].epochs == 10 and seen[2].lookahead is True

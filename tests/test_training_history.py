@@ -66,6 +66,81 @@ def test_onecycle_callback_sets_the_rate_from_the_optimizer_step():
     assert seen == pytest.approx(expected)
 
 
+def test_lookahead_decay_rises_with_the_cube_of_progress():
+    from training.callbacks import lookahead_decay
+
+    assert lookahead_decay(0, 100) == 0
+    assert lookahead_decay(50, 100) == pytest.approx(0.95**5 / 8)
+    assert lookahead_decay(100, 100) == lookahead_decay(150, 100) == pytest.approx(0.95**5)
+
+
+def test_lookahead_restarts_from_the_slow_average_every_few_steps():
+    """Replays plain SGD on least squares by hand, with the slow copy, and compares with Keras."""
+    import keras
+
+    from training.callbacks import Lookahead, lookahead_decay
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x @ np.array([[1.0], [-2.0], [0.5]]) + rng.normal(0, 0.1, size=(40, 1))).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    fast = model.get_weights()[0].astype("float64")
+    slow = fast.copy()
+    lookahead = Lookahead(total_steps=7, every=2)
+    model.fit(x, y, batch_size=10, epochs=2, shuffle=False, verbose=0, callbacks=[lookahead])
+
+    for step in range(1, 9):  # 8 steps: the last batch of each epoch is step 4 and 8
+        batch = slice(((step - 1) % 4) * 10, ((step - 1) % 4) * 10 + 10)
+        fast = fast - 0.1 * 2 / 10 * x[batch].T @ (x[batch] @ fast - y[batch])
+        if step % 2 == 0 or step >= 7:
+            decay = lookahead_decay(step, 7)
+            slow = decay * slow + (1 - decay) * fast
+            fast = slow.copy()
+    np.testing.assert_allclose(model.get_weights()[0], fast, rtol=1e-4)
+    np.testing.assert_allclose(lookahead.slow_weights[0], fast, rtol=1e-4)
+    with pytest.raises(ValueError, match="at least 1"):
+        Lookahead(total_steps=0)
+
+
+class FakeClock:
+    """Stands in for EpochExtras: seconds are whatever the test sets."""
+
+    seconds = 0.0
+
+
+def test_training_budget_progress_is_the_further_of_steps_and_seconds():
+    from training.callbacks import TrainingBudget
+
+    clock = FakeClock()
+    budget = TrainingBudget(total_steps=100, clock=clock, budget_seconds=60)
+    clock.seconds = 15
+    assert budget.fraction(10) == pytest.approx(0.25) and not budget.spent()
+    assert budget.fraction(50) == pytest.approx(0.5)
+    clock.seconds = 61
+    assert budget.fraction(60) == 1.0 and budget.spent()
+    unlimited = TrainingBudget(total_steps=100, clock=clock)
+    assert unlimited.fraction(30) == pytest.approx(0.3) and not unlimited.spent()
+    with pytest.raises(ValueError, match="budget_seconds must be positive"):
+        TrainingBudget(total_steps=100, clock=clock, budget_seconds=0)
+
+
+def test_onecycle_follows_the_clock_under_a_time_budget():
+    import keras
+
+    from training.callbacks import OneCycleByStep, TrainingBudget
+
+    clock = FakeClock()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    schedule = OneCycleByStep(0.5, total_steps=1000, budget=TrainingBudget(total_steps=1000, clock=clock, budget_seconds=10))
+    schedule.set_model(model)
+    clock.seconds = 6  # 60% of the time, at step 0
+    schedule.on_train_batch_begin(0)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(onecycle_rate(600, 1000, 0.5))
+
+
 def test_resumed_early_stopping_remembers_best_and_patience():
     from training.callbacks import ResumableEarlyStopping
 

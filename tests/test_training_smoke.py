@@ -119,13 +119,53 @@ def test_disk_full_and_permission_errors_get_clear_messages(tmp_path, monkeypatc
 
 def test_onecycle_and_tta_run_end_to_end(tmp_path):
     folder = run_training(
-        _config(tmp_path, run_id="onecycle", lr_schedule="onecycle", tta_flip=True, epochs=3, optimizer="sgd", learning_rate=0.05, label_smoothing=0.1),
+        _config(tmp_path, run_id="onecycle", lr_schedule="onecycle", tta_flip=True, tta_translate=True, epochs=3, optimizer="sgd",
+                learning_rate=0.05, label_smoothing=0.1),
         data=synthetic_cifar(), verbose=0,
     )
     history = read_history(folder)
     assert history["learning_rate"].nunique() == 3
     record = json.loads((folder / "run.json").read_text())
-    assert record["evaluation"]["tta_flip"] is True and record["lr_drop_epochs"] == []
+    assert record["evaluation"]["tta_flip"] is True and record["evaluation"]["tta_translate"] is True
+    assert record["lr_drop_epochs"] == []
+
+
+def test_translated_views_shift_one_pixel_each_way_with_reflected_edges():
+    from training.train import translated_views
+
+    x = np.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)
+    up_left, down_right = translated_views(x)
+    assert up_left.shape == down_right.shape == x.shape
+    np.testing.assert_array_equal(up_left[:, 1:, 1:], x[:, :-1, :-1])
+    np.testing.assert_array_equal(down_right[:, :-1, :-1], x[:, 1:, 1:])
+    np.testing.assert_array_equal(up_left[:, 0, 1:], x[:, 1, :-1])  # the edge row is the reflection of row 1
+
+
+def test_translate_tta_gives_the_shifted_views_half_the_weight():
+    from training.train import predict_probabilities, translated_views
+
+    def predict(images):  # a "model" whose class-0 probability is the image's mean pixel
+        mean = images.reshape(len(images), -1).mean(axis=1) / 255
+        return np.stack([mean, 1 - mean], axis=1)
+
+    x = np.random.default_rng(0).integers(0, 256, size=(3, 6, 6, 3)).astype("float32")
+    shifted = [predict(view) for view in translated_views(x)]
+    expected = 0.5 * predict(x) + 0.25 * shifted[0] + 0.25 * shifted[1]
+    np.testing.assert_allclose(predict_probabilities(predict, x, translate=True), expected, rtol=1e-6)
+    assert not np.allclose(expected, predict(x))
+
+
+def test_a_time_budget_ends_training_early_with_the_cycle_annealed(tmp_path):
+    config = _config(tmp_path, run_id="budget", lr_schedule="onecycle", epochs=500, optimizer="sgd", learning_rate=0.05,
+                     lookahead=True, time_budget_seconds=6.0)
+    folder = run_training(config, data=synthetic_cifar(), verbose=0)
+    record = json.loads((folder / "run.json").read_text())
+    history = read_history(folder)
+    assert record["status"] == "complete" and record["config"]["time_budget_seconds"] == 6.0
+    assert 1 < record["epochs_run"] < 500 and record["train_seconds"] >= 6.0
+    # The cycle follows the clock: the last batches ran near its end (peak / 100), far below the peak.
+    assert history["learning_rate"].iloc[-1] < 0.05 / 20 < history["learning_rate"].max()
+    assert (folder / "predictions.npz").is_file()
 
 
 def test_mirrored_strategy_trains(tmp_path):

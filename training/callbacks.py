@@ -195,25 +195,108 @@ def onecycle_rate(step: int, total_steps: int, peak_learning_rate: float, warmup
     return peak_learning_rate * (1 - 0.99 * progress)
 
 
+class TrainingBudget(keras.callbacks.Callback):
+    """How far training is, as a fraction: steps done of ``total_steps`` or seconds spent of ``budget_seconds``, whichever is further.
+
+    With a budget, it also ends training after the batch that spends it (Keras then
+    still validates and closes that last, partial epoch). Schedules that follow
+    ``fraction`` therefore finish annealing when the time runs out, however fast
+    the machine is. ``clock`` is the run's ``EpochExtras``, so a resumed run counts
+    the seconds spent before the interruption.
+    """
+
+    def __init__(self, total_steps: int, clock: "EpochExtras", budget_seconds: float | None = None) -> None:
+        super().__init__()
+        if total_steps < 1:
+            raise ValueError(f"total_steps must be at least 1, got {total_steps}")
+        if budget_seconds is not None and budget_seconds <= 0:
+            raise ValueError(f"budget_seconds must be positive, got {budget_seconds}")
+        self.total_steps = total_steps
+        self.clock = clock
+        self.budget_seconds = budget_seconds
+
+    def fraction(self, step: int) -> float:
+        """Progress in [0, 1] after ``step`` optimizer steps."""
+        done = step / self.total_steps
+        if self.budget_seconds is not None:
+            done = max(done, self.clock.seconds / self.budget_seconds)
+        return min(done, 1.0)
+
+    def spent(self) -> bool:
+        """True once the time budget (if any) is used up."""
+        return self.budget_seconds is not None and self.clock.seconds >= self.budget_seconds
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.spent():
+            self.model.stop_training = True
+
+
 class OneCycleByStep(keras.callbacks.Callback):
     """Sets the one-cycle learning rate before every batch.
 
     Per step, not per epoch: short recipes (3-4 epochs) would otherwise start at
     the peak with no warm-up. The step comes from the optimizer's own counter,
     which BackupAndRestore restores, so a resumed run continues the same curve.
+    With a ``budget`` (``TrainingBudget``) the cycle follows its progress fraction,
+    so a time budget ends training at the annealed rate.
     """
 
-    def __init__(self, peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.2) -> None:
+    def __init__(self, peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.2,
+                 budget: TrainingBudget | None = None) -> None:
         super().__init__()
         self.peak_learning_rate = peak_learning_rate
         self.total_steps = total_steps
         self.warmup_fraction = warmup_fraction
+        self.budget = budget
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         step = int(self.model.optimizer.iterations.numpy())
+        if self.budget is not None:
+            step = self.budget.fraction(step) * self.total_steps
         self.model.optimizer.learning_rate = onecycle_rate(
             step, self.total_steps, self.peak_learning_rate, self.warmup_fraction
         )
+
+
+def lookahead_decay(step: float, total_steps: int) -> float:
+    """How much of the running average survives a Lookahead update at ``step``: 0.95^5 * (step / total)^3 (airbench)."""
+    return 0.95**5 * (min(max(step, 0), total_steps) / total_steps) ** 3
+
+
+class Lookahead(keras.callbacks.Callback):
+    """airbench's weight averaging: every ``every`` steps, average the weights into a slow copy and restart from it.
+
+    The slow copy's decay rises from 0 to 0.77 as ``progress^3``: early updates
+    follow the fast weights, late ones average over the last few hundred steps,
+    which smooths the noise of the final, small learning rates. Progress is
+    ``step / total_steps``, or ``budget.fraction`` with a ``TrainingBudget`` (which
+    must then come earlier in the callback list); the last step always updates.
+    Every weight takes part, batch-norm statistics included. A resumed run starts
+    its slow copy from the restored weights, so it must come after
+    ``BackupAndRestore`` in the callback list.
+    """
+
+    def __init__(self, total_steps: int, every: int = 5, budget: TrainingBudget | None = None) -> None:
+        super().__init__()
+        if total_steps < 1 or every < 1:
+            raise ValueError(f"total_steps and every must be at least 1, got {total_steps} and {every}")
+        self.total_steps = total_steps
+        self.every = every
+        self.budget = budget
+        self.slow_weights: list | None = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.slow_weights = self.model.get_weights()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        step = int(self.model.optimizer.iterations.numpy())
+        progress = step if self.budget is None else self.budget.fraction(step) * self.total_steps
+        last = progress >= self.total_steps or self.model.stop_training
+        if step % self.every and not last:
+            return
+        decay = lookahead_decay(progress, self.total_steps)
+        self.slow_weights = [decay * slow + (1 - decay) * fast for slow, fast in zip(self.slow_weights, self.model.get_weights())]
+        self.model.set_weights(self.slow_weights)
 
 
 class TensorBoardScalars(keras.callbacks.Callback):

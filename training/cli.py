@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="plateau (ReduceLROnPlateau, the default) or onecycle")
     run.add_argument("--label-smoothing", type=float, help="label smoothing, 0 to <1 (default 0)")
     run.add_argument("--tta-flip", action="store_const", const=True, help="average test predictions over each image and its mirror")
+    run.add_argument("--tta-translate", action="store_const", const=True, help="also average test predictions over 1-pixel shifts of each image")
+    run.add_argument("--time-budget", dest="time_budget_seconds", type=_positive_float, metavar="SECONDS",
+                     help="end training after this many seconds; a one-cycle schedule anneals over the budget (fast_cnn's recipe: 885)")
+    run.add_argument("--no-time-budget", action="store_true",
+                     help="train every planned epoch however long it takes (overrides fast_cnn's 885 s budget)")
+    run.add_argument("--lookahead", action="store_const", const=True, help="average the weights every 5 steps into a slow copy (airbench; fast_cnn's recipe)")
     run.add_argument("--weight-decay", type=float, help="decoupled weight decay for adam/sgd (default 0)")
     run.add_argument("--no-feature-cache", dest="feature_cache", action="store_false", help="transfer models: run the frozen base every epoch instead of caching its outputs")
     run.add_argument("--patience", dest="early_stopping_patience", type=_positive_int, default=10, help="early-stopping patience in epochs (default 10)")
@@ -119,7 +125,10 @@ def _run(arguments: argparse.Namespace) -> None:
     from training.train import run_training
 
     # Only what the user set: everything else comes from the registry or the model's recipe.
-    values = {key: value for key, value in vars(arguments).items() if key != "command" and value is not None}
+    values = {key: value for key, value in vars(arguments).items()
+              if key not in ("command", "no_time_budget") and value is not None}
+    if arguments.no_time_budget:
+        values["time_budget_seconds"] = None  # explicit: overrides a recipe's budget
     config = RunConfig.from_dict(values)
     folder = run_training(config)
     print(folder)

@@ -59,6 +59,9 @@ class RunConfig:
     lr_schedule: str = "plateau"           # plateau (ReduceLROnPlateau) | onecycle (warm-up then linear decay)
     label_smoothing: float = 0.0           # 0 = plain one-hot targets
     tta_flip: bool = False                 # average predictions on the image and its mirror at test time
+    tta_translate: bool = False            # also average over 1-pixel shifts at test time (pixel models, not cached features)
+    time_budget_seconds: float | None = None  # end training once it has run this long (validation included); None = no limit
+    lookahead: bool = False                # average the weights every 5 steps into a slow copy (training.callbacks.Lookahead)
     feature_cache: bool = True             # transfer models: cache the frozen base's outputs on disk
     early_stopping_patience: int = 10      # epochs without val_loss improvement before stopping
     reduce_lr_patience: int = 3            # epochs without val_loss improvement before lowering the lr
@@ -138,6 +141,8 @@ class RunConfig:
             raise ConfigError(f"reduce_lr_factor must be between 0 and 1, got {self.reduce_lr_factor}")
         if self.early_stopping_patience < 1 or self.reduce_lr_patience < 1:
             raise ConfigError("early_stopping_patience and reduce_lr_patience must be at least 1")
+        if self.time_budget_seconds is not None and not (0 < self.time_budget_seconds <= 7 * 24 * 3600):
+            raise ConfigError(f"time_budget_seconds must be more than 0 and at most a week (604800), got {self.time_budget_seconds}")
         if self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be 0 or more, got {self.weight_decay}")
         if self.blocks is not None:
@@ -145,6 +150,11 @@ class RunConfig:
                 raise ConfigError(f"blocks applies to simple_cnn only, not {self.model}")
             if self.blocks not in SIMPLE_CNN_BLOCKS:
                 raise ConfigError(f"blocks must be one of {', '.join(map(str, SIMPLE_CNN_BLOCKS))}, got {self.blocks}")
+        if self.tta_translate and spec.transfer and self.feature_cache:
+            raise ConfigError(
+                f"tta_translate shifts test images, but {self.model} is evaluated on cached features of unshifted images. "
+                "Add --no-feature-cache, or leave out --tta-translate."
+            )
         if not self.weights:
             raise ConfigError(f"weights must be one of {', '.join(WEIGHT_CHOICES)} or a path to a weights file")
         if self.weights != "none" and not spec.transfer:

@@ -67,13 +67,15 @@ def evaluate_run(run: str, artifacts_dir: str | None = None, data_dir: str | Non
         lambda x: model.predict(make_eval_dataset(x, None, 256, input_size), verbose=verbose),
         x_test,
         (lambda x: model.predict(make_eval_dataset(x, None, 256, input_size, flip=True), verbose=verbose)) if config.get("tta_flip") else None,
+        translate=bool(config.get("tta_translate")),
     )
     accuracy, loss = test_metrics(y_test, probs)
     atomic_write_bytes(folder / PREDICTIONS_FILE, predictions_bytes(y_test, probs))
     record.update(
         test_accuracy=accuracy, test_loss=loss,
         updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        evaluation={"tta_flip": bool(config.get("tta_flip")), "from_cached_features": False, "re_evaluated": True},
+        evaluation={"tta_flip": bool(config.get("tta_flip")), "tta_translate": bool(config.get("tta_translate")),
+                    "from_cached_features": False, "re_evaluated": True},
     )
     record["data"] = {**record.get("data", {}), "test_images": int(len(y_test))}
     atomic_write_json(folder / RUN_FILE, record)

@@ -208,6 +208,14 @@ def build_parts(name: str, keras_weights: str | None = None, blocks: int | None 
     raise ValueError(f"No builder for registered model {name!r}; add one to training/models.py.")
 
 
+def initialise_from_data(name: str, built: BuiltModel, x_train) -> None:
+    """Data-dependent set-up a model needs before training; fast_cnn's whitening stem is the only one."""
+    if name == "fast_cnn":
+        from training.fast_cnn import fit_whitening_stem
+
+        fit_whitening_stem(built.model, x_train)
+
+
 def build_model(name: str, weights: str = "none", blocks: int | None = None) -> keras.Model:
     """The complete model ``name`` taking raw 0-255 pixels; ``weights`` is imagenet, none or a file path."""
     if weights != "none" and not get_spec(name).transfer:

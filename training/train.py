@@ -175,11 +175,26 @@ def parameter_counts(model) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- evaluation
 
 
-def predict_probabilities(predict, x: np.ndarray, flip_predict=None) -> np.ndarray:
-    """Class probabilities from ``predict(x)``, averaged with ``flip_predict(x)`` for flip test-time augmentation."""
+def translated_views(x: np.ndarray, pixels: int = 1) -> list[np.ndarray]:
+    """``x`` (N, H, W, C) shifted ``pixels`` towards the top-left and towards the bottom-right, edges reflected."""
+    height, width = x.shape[1:3]
+    padded = np.pad(x, ((0, 0), (pixels, pixels), (pixels, pixels), (0, 0)), mode="reflect")
+    return [padded[:, :height, :width], padded[:, 2 * pixels:, 2 * pixels:]]
+
+
+def predict_probabilities(predict, x: np.ndarray, flip_predict=None, translate: bool = False) -> np.ndarray:
+    """Class probabilities from ``predict(x)``, with optional test-time augmentation.
+
+    ``flip_predict(x)`` (the prediction on mirrored images) is averaged in for flip
+    TTA. ``translate`` also predicts on the two 1-pixel shifts of ``translated_views``
+    (each with its mirror when flipping) and gives their mean half the weight (airbench).
+    """
     probs = np.asarray(predict(x), dtype=np.float32)
     if flip_predict is not None:
         probs = (probs + np.asarray(flip_predict(x), dtype=np.float32)) / 2
+    if translate:
+        shifted = [predict_probabilities(predict, view, flip_predict) for view in translated_views(x)]
+        probs = (probs + np.mean(shifted, axis=0)) / 2
     return probs
 
 
@@ -275,7 +290,7 @@ def _train_and_save(
     import training.layers  # noqa: F401  (registers the custom layers before any model is built or saved)
     from training import callbacks as lab_callbacks
     from training.feature_cache import FeatureCache
-    from training.models import build_parts
+    from training.models import build_parts, initialise_from_data
     from training.pipeline import make_eval_dataset, make_feature_dataset, make_train_dataset
     from training.weights import resolve_weights
 
@@ -302,6 +317,8 @@ def _train_and_save(
     strategy = make_strategy(config.strategy)
     with strategy.scope():
         built = build_parts(config.model, weights.keras_value, config.blocks)
+        # Before any backup is restored: a resumed run then overwrites it with its own weights.
+        initialise_from_data(config.model, built, arrays["x_train"])
         use_cache = config.feature_cache and built.base is not None
         trained = built.head if use_cache else built.model
         trained.compile(
@@ -336,17 +353,20 @@ def _train_and_save(
     extras = lab_callbacks.EpochExtras(elapsed_offset=elapsed_offset)
     history = lab_callbacks.HistoryWriter(folder / HISTORY_FILE, previous_rows)
     plateau = config.lr_schedule == "plateau"
+    steps_per_epoch = math.ceil(len(arrays["y_train"]) / config.batch_size)
     early_stopping = lab_callbacks.ResumableEarlyStopping(
         previous_rows, monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True, verbose=1
     )
+    total_steps = config.epochs * steps_per_epoch
+    # Ends training when the time budget (if any) is spent; the one-cycle rate and Lookahead follow its progress.
+    budget = lab_callbacks.TrainingBudget(total_steps, clock=extras, budget_seconds=config.time_budget_seconds)
     if plateau:
         schedule = lab_callbacks.ResumableReduceLROnPlateau(
             previous_rows, monitor="val_loss", factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
             min_lr=config.min_learning_rate, verbose=1,
         )
     else:
-        steps_per_epoch = math.ceil(len(arrays["y_train"]) / config.batch_size)
-        schedule = lab_callbacks.OneCycleByStep(config.learning_rate, total_steps=config.epochs * steps_per_epoch)
+        schedule = lab_callbacks.OneCycleByStep(config.learning_rate, total_steps=total_steps, budget=budget)
 
     def heartbeat(epoch: int, rows: list[dict]) -> None:
         summary = lab_callbacks.summarize_history(rows, track_lr_drops=plateau)
@@ -355,10 +375,13 @@ def _train_and_save(
 
     callback_list = [
         extras,  # first: later callbacks read the learning rate and time it adds
+        budget,  # before the schedule and Lookahead, which read its progress and stop flag
         schedule,
         early_stopping,
         lab_callbacks.BestWeightsCheckpoint(folder / BACKUP_DIR / BEST_WEIGHTS, previous_rows),
         keras.callbacks.BackupAndRestore(backup_dir=str(folder / BACKUP_DIR), delete_checkpoint=False),
+        # After BackupAndRestore: a resumed run averages from its restored weights.
+        *([lab_callbacks.Lookahead(total_steps=total_steps, budget=budget)] if config.lookahead else []),
         lab_callbacks.TensorBoardScalars(folder / TENSORBOARD_DIR),
         history,
         lab_callbacks.Heartbeat(history, heartbeat),
@@ -394,6 +417,7 @@ def _train_and_save(
             lambda x: model.predict(make_eval_dataset(x, None, 256, spec.input_size), verbose=verbose),
             arrays["x_test"],
             (lambda x: model.predict(make_eval_dataset(x, None, 256, spec.input_size, flip=True), verbose=verbose)) if config.tta_flip else None,
+            translate=config.tta_translate,
         )
     test_accuracy, test_loss = test_metrics(arrays["y_test"], probs)
 
@@ -404,7 +428,7 @@ def _train_and_save(
         test_accuracy=test_accuracy, test_loss=test_loss, early_stop_epoch=early_stop_epoch,
         train_seconds=train_seconds, wall_seconds=round(time.monotonic() - wall_started, 3),
         model_sha256=model_sha256, model_bytes=model_bytes,
-        evaluation={"tta_flip": config.tta_flip, "from_cached_features": cache is not None},
+        evaluation={"tta_flip": config.tta_flip, "tta_translate": config.tta_translate, "from_cached_features": cache is not None},
         **summary,
     )
     shutil.rmtree(folder / BACKUP_DIR, ignore_errors=True)
