@@ -33,8 +33,9 @@ Why these choices, measured on the lab's 2-core AMD EPYC (AVX2, no AVX-512):
 * Float32 and no XLA: Keras already turns XLA off on CPU-only machines, and
   ``jit_compile=True`` measured slower here; bf16/float16 has no fast path on AVX2.
 
-The recipe (one-cycle SGD, Lookahead weight averaging, label smoothing 0.2,
-flip test-time augmentation, weight decay) is ``RECIPE`` below; ``python -m training run --model fast_cnn``
+The recipe (one-cycle SGD annealed over a 885 s time budget, Lookahead weight
+averaging, label smoothing 0.2, flip and translate test-time augmentation,
+weight decay) is ``RECIPE`` below; ``python -m training run --model fast_cnn``
 applies it. See docs/performance.md for the measurements.
 
 Usage::
@@ -119,11 +120,9 @@ def dirac_initialise(conv: keras.layers.Conv2D) -> None:
     conv.kernel.assign(kernel)
 
 
-def _conv_bn_relu(x, filters: int, pool: bool, name: str, convs: list):
+def _conv_bn_relu(x, filters: int, pool: bool, name: str):
     """3x3 convolution (no bias: BN follows), optional 2x2 max-pool, batch norm (shift only), ReLU."""
-    conv = FastGradConv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name=f"{name}_conv")
-    convs.append(conv)
-    x = conv(x)
+    x = FastGradConv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name=f"{name}_conv")(x)
     if pool:
         x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
     # scale=False: a learned scale only re-parametrises the next convolution (airbench freezes it at 1).
@@ -150,10 +149,9 @@ def build_fast_cnn(input_size: int = 32, num_classes: int = 10) -> keras.Model:
     stem = FastGradConv2D(STEM_FILTERS, 2, padding="valid", name="stem_conv")
     x = stem(x)
     x = layers.ReLU(name="stem_relu")(x)
-    convs: list = []
     for index, width in enumerate(BLOCK_WIDTHS, start=1):
-        x = _conv_bn_relu(x, width, pool=True, name=f"block{index}a", convs=convs)
-        x = _conv_bn_relu(x, width, pool=False, name=f"block{index}b", convs=convs)
+        x = _conv_bn_relu(x, width, pool=True, name=f"block{index}a")
+        x = _conv_bn_relu(x, width, pool=False, name=f"block{index}b")
     # Average, not airbench's max: with Keras' default init and the trainer's schedule (full
     # learning rate from the first epoch) a max-pooled head starts with large logits and learned
     # far slower on real data (2 epochs of 1,920 images: 41% vs 21% held-out accuracy).
@@ -163,6 +161,7 @@ def build_fast_cnn(input_size: int = 32, num_classes: int = 10) -> keras.Model:
     model = keras.Model(inputs, outputs, name="fast_cnn")
     # The whitening kernel is fixed data statistics, not a weight to learn; its bias still trains.
     stem.kernel.trainable = False
-    for conv in convs:
-        dirac_initialise(conv)
+    for layer in model.layers:
+        if layer.name.startswith("block") and layer.name.endswith("_conv"):
+            dirac_initialise(layer)
     return model
