@@ -44,3 +44,55 @@ def test_group_name_ignores_seed_and_paths_but_not_settings():
     assert group_name(base) == group_name(same)
     assert group_name(base) != group_name(other)
     assert group_name(base).startswith("simple_cnn-b3-adam-lr0.001-e4-n2000-")
+
+
+@pytest.mark.slow
+def test_seeds_train_one_replicate_each_in_one_group_on_the_same_data(tmp_path):
+    import json
+
+    import numpy as np
+
+    from runstore import read_predictions
+    from tests.training_fixtures import synthetic_cifar
+    from training.config import RunConfig
+    from training.train import run_training
+
+    values = {"model": "simple_cnn", "blocks": 1, "epochs": 1, "batch_size": 16, "validation_size": 40, "augment": False,
+              "run_id": "rep", "artifacts_dir": str(tmp_path)}
+    data = synthetic_cifar(train_count=200, test_count=40)
+    for replicate in expand_seeds(values, [0, 1]):
+        run_training(RunConfig.from_dict(replicate), data=data, verbose=0)
+    folders = [tmp_path / "runs" / run_id for run_id in ("rep-s0", "rep-s1")]
+    records = [json.loads((folder / "run.json").read_text()) for folder in folders]
+    assert [record["status"] for record in records] == ["complete", "complete"]
+    assert [record["group"] for record in records] == ["rep", "rep"]
+    assert [record["seed"] for record in records] == [0, 1]
+    # The same images (split_seed is fixed), different training randomness.
+    assert records[0]["data"] == records[1]["data"]
+    assert not np.allclose(read_predictions(folders[0])[1], read_predictions(folders[1])[1])
+
+
+def test_suite_entries_with_seeds_expand_into_groups_and_questions_are_checked(tmp_path):
+    import json
+
+    from training.config import ConfigError
+    from training.suites import get_suite
+
+    suite = {"t": {"description": "test", "defaults": {"model": "simple_cnn", "epochs": 1, "train_limit": 100},
+                   "runs": [{"run_id": "t-b1", "blocks": 1, "seeds": [0, 1, 2]}, {"run_id": "t-b2", "blocks": 2, "seeds": [0, 1, 2]},
+                            {"run_id": "t-one", "blocks": 3}],
+                   "questions": [{"title": "Depth?", "factor": "blocks", "groups": ["t-b1", "t-b2"]}]}}
+    path = tmp_path / "suites.json"
+    path.write_text(json.dumps(suite))
+    loaded = get_suite("t", path=path)
+    assert [config.run_id for config in loaded.runs] == ["t-b1-s0", "t-b1-s1", "t-b1-s2", "t-b2-s0", "t-b2-s1", "t-b2-s2", "t-one"]
+    assert [config.group for config in loaded.runs] == ["t-b1"] * 3 + ["t-b2"] * 3 + ["t-one"]
+    assert loaded.questions[0]["factor"] == "blocks"
+    suite["t"]["runs"][1]["train_limit"] = 200
+    path.write_text(json.dumps(suite))
+    with pytest.raises(ConfigError, match=r"also differ in train_limit \(t-b1=100, t-b2=200\)"):
+        get_suite("t", path=path)
+    suite["t"]["runs"][1]["seeds"] = "0,1"
+    path.write_text(json.dumps(suite))
+    with pytest.raises(ConfigError, match="'seeds' must be a list"):
+        get_suite("t", path=path)
