@@ -178,6 +178,12 @@ def _suite(arguments: argparse.Namespace) -> int:
     print(describe_plan(suite), flush=True)
     if arguments.dry_run:
         return 0
+    if suite.questions:
+        from runstore import resolve_artifacts_dir
+        from runstore.suite_record import write_suite_record
+
+        # Recorded first, so the dashboard can show the questions while their runs train.
+        write_suite_record(resolve_artifacts_dir(arguments.artifacts_dir), suite.name, suite.description, list(suite.questions))
     outcomes = run_suite(suite)
     failed = [(run_id, outcome) for run_id, outcome in outcomes if outcome not in ("complete", "skipped")]
     print(f"\nSuite {suite.name}: {len(outcomes) - len(failed)} of {len(outcomes)} runs complete")
