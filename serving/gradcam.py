@@ -85,8 +85,10 @@ def gradcam_model(model):
     the Grad-CAM feature map (see ``find_target_layer_path``), the class scores
     (logits when the model ends in softmax, else log-probabilities) and the
     model's own predictions. It shares ``model``'s layers and weights, so it
-    follows later weight changes; building it takes milliseconds, so it is
-    rebuilt per call rather than cached.
+    follows later weight changes. Building it costs a fraction of one
+    forward pass (about 0.2 s for ResNet50V2 at 224x224 on a 2-core CPU, a
+    few milliseconds for the CIFAR-sized models), so it is rebuilt per call
+    rather than cached.
     """
     import keras
     from keras import ops
