@@ -12,6 +12,16 @@ channels and keeps the positive part. Here:
   ``Softmax`` layer (gradients of a saturated probability vanish), otherwise the
   log-probability.
 
+It follows keras-io's Grad-CAM example (``examples/vision/grad_cam.py``): a
+``grad_model`` maps the image to ``[feature map, class scores, predictions]``
+and ``tf.GradientTape`` differentiates one score with respect to the map. That
+example takes ``model.get_layer(name).output``, which only works when the
+convolution sits directly in the model; here the graph is rebuilt with
+``keras.models.clone_model(clone_function=lambda layer: layer, call_function=...)``
+(public Keras API, the same layers and weights), opening the nested models that
+hold the convolution or the softmax so that every tensor Grad-CAM needs lies in
+one graph. Its predictions equal ``model.predict``.
+
 Usage::
 
     from serving.gradcam import gradcam_heatmap, overlay
@@ -29,6 +39,8 @@ from PIL import Image
 # map after them, which is what the next block actually receives.
 _FOLLOW_UP_LAYER_TYPES = ("BatchNormalization", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Add")
 OVERLAY_OPACITY = 0.45
+# Keeps the log of a probability that underflowed to 0 finite.
+_LOG_EPSILON = 1e-12
 
 
 def gradcam_heatmap(model, model_input: np.ndarray, class_index: int) -> np.ndarray:
@@ -44,19 +56,14 @@ def gradcam_heatmap(model, model_input: np.ndarray, class_index: int) -> np.ndar
         raise ValueError(f"Expected one image of shape (H, W, 3), got {model_input.shape}")
     if not 0 <= class_index < model.output_shape[-1]:
         raise ValueError(f"class_index must be between 0 and {model.output_shape[-1] - 1}, got {class_index}")
-    target_path = find_target_layer_path(model)
-    softmax_path = _softmax_layer_path(model)
-    captured: dict = {}
+    grad_model = gradcam_model(model)
     batch = tf.convert_to_tensor(model_input[None])
     with tf.GradientTape() as tape:
-        # Watch the input so every operation is recorded, frozen backbones included.
+        # Watch the input so every operation is recorded, frozen backbones included
+        # (the tape only watches trainable variables by itself).
         tape.watch(batch)
-        captured["output"] = _run_capturing(model, batch, target_path, softmax_path, captured)
-        if "logits" in captured:
-            score = captured["logits"][:, class_index]
-        else:
-            score = tf.math.log(captured["output"][:, class_index] + 1e-12)
-    feature_map = captured["feature_map"]
+        feature_map, class_scores, _ = grad_model(batch, training=False)
+        score = class_scores[:, class_index]
     gradients = tape.gradient(score, feature_map)
     if gradients is None:
         raise ValueError("The class score does not depend on the last convolution; Grad-CAM is undefined here.")
@@ -69,6 +76,104 @@ def gradcam_heatmap(model, model_input: np.ndarray, class_index: int) -> np.ndar
     if not np.isfinite(peak) or peak <= 0.0:
         return np.zeros((height, width), dtype=np.float32)
     return resized / peak
+
+
+def gradcam_model(model):
+    """keras-io's ``grad_model`` for any Functional or Sequential model, nested backbones included.
+
+    Returns a ``keras.Model`` with ``model``'s inputs and three outputs:
+    the Grad-CAM feature map (see ``find_target_layer_path``), the class scores
+    (logits when the model ends in softmax, else log-probabilities) and the
+    model's own predictions. It shares ``model``'s layers and weights, so it
+    follows later weight changes. Building it costs a fraction of one
+    forward pass (about 0.2 s for ResNet50V2 at 224x224 on a 2-core CPU, a
+    few milliseconds for the CIFAR-sized models), so it is rebuilt per call
+    rather than cached.
+    """
+    import keras
+    from keras import ops
+
+    target_path = find_target_layer_path(model)
+    softmax_path = _softmax_layer_path(model)
+    target, softmax_layer = target_path[-1], (softmax_path[-1] if softmax_path else None)
+    # Models holding the target or the softmax are opened up, so that their
+    # inner tensors become tensors of the one rebuilt graph.
+    to_open = {id(layer) for layer in target_path[:-1] + softmax_path[:-1]}
+    captured: dict = {}
+
+    def call_layer(layer, *args, **kwargs):
+        if id(layer) in to_open:
+            # The call's keyword arguments (``training``, ``mask``) are left out:
+            # the Grad-CAM model runs in inference mode as a whole.
+            return _call_opened(layer, args[0], call_layer)
+        outputs = layer(*args, **kwargs)
+        if layer is target:
+            captured["feature_map"] = outputs
+        if layer is softmax_layer:
+            captured["logits"] = _symbolic_logits(layer, args[0])
+        return outputs
+
+    inputs = [keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype) for tensor in model.inputs]
+    inputs = inputs[0] if len(inputs) == 1 else inputs
+    predictions = _call_opened(model, inputs, call_layer)
+    if "feature_map" not in captured:
+        raise ValueError(f"Grad-CAM could not reach layer {target.name!r} when rebuilding {model.name!r}.")
+    class_scores = captured.get("logits")
+    if class_scores is None:
+        class_scores = ops.log(predictions + _LOG_EPSILON)
+    return keras.Model(inputs, [captured["feature_map"], class_scores, predictions], name=f"{model.name}_gradcam")
+
+
+def _call_opened(container, inputs, call_layer):
+    """Apply ``container``'s layers one by one to the symbolic ``inputs``, each through ``call_layer``.
+
+    A Sequential model's layers are called in order. A Functional model is
+    rebuilt on the given tensors by ``keras.models.clone_model`` reusing its
+    layers; its output is the result of the last call, since a Functional model
+    runs its graph in dependency order and its single output is computed last.
+    """
+    import keras
+
+    if isinstance(container, keras.Sequential):
+        (outputs,) = keras.tree.flatten(inputs)
+        for layer in container.layers:
+            outputs = call_layer(layer, outputs)
+        return outputs
+    results = []
+
+    def call_and_keep(layer, *layer_args, **layer_kwargs):
+        results.append(call_layer(layer, *layer_args, **layer_kwargs))
+        return results[-1]
+
+    inputs = keras.tree.pack_sequence_as(container.input, keras.tree.flatten(inputs))
+    try:
+        keras.models.clone_model(container, input_tensors=inputs, clone_function=lambda layer: layer,
+                                 call_function=call_and_keep)
+    except ValueError as error:
+        if results:
+            raise  # a layer inside failed; its own message says why
+        raise ValueError(
+            f"Grad-CAM looks inside Functional and Sequential models only; {container.name!r} is not one ({error})."
+        ) from None
+    if len(container.outputs) != 1:
+        raise ValueError(
+            f"Grad-CAM opens nested models with one output; {container.name!r} has {len(container.outputs)}."
+        )
+    last = keras.tree.flatten(results[-1]) if results else []
+    if len(last) != 1 or tuple(last[0].shape[1:]) != tuple(container.outputs[0].shape[1:]):
+        raise ValueError(f"Grad-CAM could not rebuild {container.name!r}: its last operation is not its output.")
+    return last[0]
+
+
+def _symbolic_logits(layer, inputs):
+    """The scores ``layer`` turns into probabilities: the input of a ``Softmax``, the pre-activation of a ``Dense``."""
+    from keras import ops
+
+    if type(layer).__name__ != "Dense":
+        return inputs
+    # The layer's own variables, not copies, so the scores follow its weights.
+    logits = ops.matmul(inputs, layer.kernel)
+    return ops.add(logits, layer.bias) if layer.use_bias else logits
 
 
 def find_target_layer_path(model) -> list:
@@ -124,58 +229,6 @@ def _is_softmax_output(layer) -> bool:
     if name == "Softmax":
         return True
     return name in ("Dense", "Activation") and getattr(getattr(layer, "activation", None), "__name__", "") == "softmax"
-
-
-def _run_capturing(container, inputs, target_path: list, softmax_path: list, captured: dict):
-    """Run ``container`` in inference mode, storing the target layer's output and the logits in ``captured``.
-
-    ``target_path`` and ``softmax_path`` lead from ``container``'s own layers
-    down to the layers to watch; nested models on either path are run layer by
-    layer the same way, every other layer is called as the model would call it.
-    """
-    import keras
-    from keras.src.models.functional import operation_fn as inference_call
-
-    target_head = target_path[0] if target_path else None
-    softmax_head = softmax_path[0] if softmax_path else None
-
-    def operation(op):
-        if op is target_head and len(target_path) == 1:
-            def call_and_capture(*args, **kwargs):
-                outputs = inference_call(op, training=False)(*args, **kwargs)
-                captured["feature_map"] = outputs
-                return outputs
-            return call_and_capture
-        if op is softmax_head and len(softmax_path) == 1:
-            return lambda *args, **kwargs: _call_softmax_layer(op, args[0], captured)
-        if op is target_head or op is softmax_head:
-            inner_target = target_path[1:] if op is target_head else []
-            inner_softmax = softmax_path[1:] if op is softmax_head else []
-            return lambda *args, **kwargs: _run_capturing(op, args[0], inner_target, inner_softmax, captured)
-        return inference_call(op, training=False)
-
-    if isinstance(container, keras.Sequential):
-        outputs = inputs
-        for layer in container.layers:
-            outputs = operation(layer)(outputs)
-        return outputs
-    # Functional.call does exactly this, with the model's own operation_fn.
-    outputs = container._run_through_graph(container._standardize_inputs(inputs), operation_fn=operation)
-    return outputs[0] if isinstance(outputs, (list, tuple)) and len(outputs) == 1 else outputs
-
-
-def _call_softmax_layer(layer, inputs, captured: dict):
-    """Run the softmax output layer while keeping the logits it turns into probabilities."""
-    from keras import ops
-
-    if type(layer).__name__ == "Dense":
-        logits = ops.matmul(inputs, layer.kernel)
-        if layer.use_bias:
-            logits = logits + layer.bias
-    else:
-        logits = inputs
-    captured["logits"] = logits
-    return ops.softmax(logits, axis=-1)
 
 
 def overlay(image_rgb_uint8: np.ndarray, heatmap: np.ndarray, opacity: float = OVERLAY_OPACITY) -> np.ndarray:

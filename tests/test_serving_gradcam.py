@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
-from serving.gradcam import find_target_layer_path, gradcam_heatmap, jet_colours, overlay
-
-keras = pytest.importorskip("keras")
+from serving.gradcam import find_target_layer_path, gradcam_heatmap, gradcam_model, jet_colours, overlay
 
 PATCH = 8
 
@@ -96,6 +98,148 @@ def test_heatmap_equals_the_textbook_computation_on_the_logits(patch_model):
     np.testing.assert_allclose(gradcam_heatmap(patch_model, image, 1), expected, atol=1e-4)
 
 
+def tiny_backbone(name: str) -> keras.Model:
+    """A keras.applications-like backbone: two convolutions, the last followed by batch norm and ReLU."""
+    inputs = keras.Input(shape=(16, 16, 3))
+    features = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv_1")(inputs)
+    features = keras.layers.MaxPooling2D(name="pool")(features)
+    features = keras.layers.Conv2D(6, 3, padding="same", name="conv_2")(features)
+    features = keras.layers.BatchNormalization(name="conv_2_bn")(features)
+    features = keras.layers.Activation("relu", name="post_relu")(features)
+    return keras.Model(inputs, features, name=name)
+
+
+def backbone_then_head_model() -> tuple[keras.Model, keras.Model]:
+    """resnet50v2_transfer's layout: scaling, a frozen nested backbone, pooling, then a nested softmax head."""
+    keras.utils.set_random_seed(1)
+    backbone = tiny_backbone("backbone")
+    backbone.trainable = False
+    features = keras.Input(shape=(6,))
+    head_output = keras.layers.Dense(5, activation="softmax", name="classes")(keras.layers.Dense(8, name="dense")(features))
+    head = keras.Model(features, head_output, name="head")
+    inputs = keras.Input(shape=(16, 16, 3))
+    scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D(name="gap")(backbone(scaled))
+    return keras.Model(inputs, head(pooled)), backbone
+
+
+def base_then_head_model() -> keras.Model:
+    """vgg16_transfer's layout: a frozen nested base, then a nested head holding the last convolution and the softmax."""
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input(shape=(16, 16, 3))
+    base_output = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="base_conv")(inputs)
+    base = keras.Model(inputs, keras.layers.MaxPooling2D(name="base_pool")(base_output), name="base")
+    base.trainable = False
+    features = keras.Input(shape=(8, 8, 4))
+    head_features = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="head_conv")(features)
+    head_features = keras.layers.Dropout(0.5)(keras.layers.Flatten()(head_features))
+    head = keras.Model(features, keras.layers.Dense(5, activation="softmax", name="classes")(head_features), name="head")
+    outer = keras.Input(shape=(16, 16, 3))
+    return keras.Model(outer, head(base(outer)))
+
+
+def sequential_backbone_model() -> keras.Model:
+    """A Sequential backbone nested in a Functional model."""
+    keras.utils.set_random_seed(3)
+    backbone = keras.Sequential([keras.Input(shape=(16, 16, 3)), keras.layers.Conv2D(4, 3, name="seq_conv"),
+                                 keras.layers.ReLU(name="seq_relu")], name="seq_backbone")
+    inputs = keras.Input(shape=(16, 16, 3))
+    outputs = keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling2D()(backbone(inputs)))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize(
+    "build, expected_path",
+    [
+        (lambda: backbone_then_head_model()[0], ["backbone", "post_relu"]),
+        (base_then_head_model, ["head", "head_conv"]),
+        (sequential_backbone_model, ["seq_backbone", "seq_relu"]),
+    ],
+    ids=["backbone_then_head", "base_then_head", "sequential_backbone"],
+)
+def test_rebuilt_nested_models_predict_exactly_what_the_model_predicts(build, expected_path):
+    model = build()
+    assert [layer.name for layer in find_target_layer_path(model)] == expected_path
+    images = np.random.default_rng(5).uniform(0, 255, (3, 16, 16, 3)).astype(np.float32)
+    feature_map, class_scores, predictions = gradcam_model(model)(images, training=False)
+    expected = model.predict(images, verbose=0)
+    np.testing.assert_allclose(predictions.numpy(), expected, atol=1e-6)
+    # Every model here ends in softmax, so the class scores are its logits.
+    np.testing.assert_allclose(keras.ops.softmax(class_scores).numpy(), expected, atol=1e-6)
+    assert feature_map.shape[0] == 3 and len(feature_map.shape) == 4
+    heatmaps = [gradcam_heatmap(model, images[0], class_index) for class_index in range(5)]
+    assert all(heatmap.shape == (16, 16) and np.isfinite(heatmap).all() for heatmap in heatmaps)
+    # A random model need not see evidence for every class, but it does for some.
+    assert max(heatmap.max() for heatmap in heatmaps) == pytest.approx(1.0)
+
+
+def test_feature_map_of_a_frozen_nested_backbone_is_the_backbones_own_activation():
+    model, backbone = backbone_then_head_model()
+    images = np.random.default_rng(6).uniform(0, 255, (2, 16, 16, 3)).astype(np.float32)
+    feature_map, _, _ = gradcam_model(model)(images, training=False)
+    # keras-io's sub-model, built on the backbone alone and fed the scaled pixels.
+    backbone_activation = keras.Model(backbone.input, backbone.get_layer("post_relu").output)
+    expected = backbone_activation(model.get_layer("scale")(images), training=False)
+    np.testing.assert_allclose(feature_map.numpy(), expected.numpy(), atol=1e-6)
+
+
+def test_models_ending_without_softmax_score_the_log_probability():
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input(shape=(8, 8, 3))
+    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 3, name="conv")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(4, activation="sigmoid")(features))
+    images = np.random.default_rng(7).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
+    _, class_scores, predictions = gradcam_model(model)(images, training=False)
+    np.testing.assert_allclose(class_scores.numpy(), np.log(predictions.numpy() + 1e-12), rtol=1e-5)
+
+
+def test_a_nested_model_with_two_outputs_is_refused_with_a_reason():
+    inputs = keras.Input(shape=(8, 8, 3))
+    convolved = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    two_outputs = keras.Model(inputs, [convolved, keras.layers.ReLU()(convolved)], name="two_outputs")
+    outer = keras.Input(shape=(8, 8, 3))
+    first, second = two_outputs(outer)
+    pooled = keras.layers.Concatenate()([keras.layers.Flatten()(first), keras.layers.Flatten()(second)])
+    model = keras.Model(outer, keras.layers.Dense(3, activation="softmax")(pooled))
+    with pytest.raises(ValueError, match="one output; 'two_outputs' has 2"):
+        gradcam_heatmap(model, np.zeros((8, 8, 3), dtype=np.float32), 0)
+
+
+class SubclassedBackbone(keras.Model):
+    """A backbone whose graph Keras does not know: Grad-CAM cannot look inside it."""
+
+    def __init__(self):
+        super().__init__(name="subclassed")
+        self.conv = keras.layers.Conv2D(2, 3)
+
+    def call(self, inputs):
+        return self.conv(inputs)
+
+
+def test_a_subclassed_nested_model_is_refused_with_a_reason():
+    inputs = keras.Input(shape=(8, 8, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(SubclassedBackbone()(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(pooled))
+    with pytest.raises(ValueError, match="Functional and Sequential models only; 'subclassed' is not one"):
+        gradcam_heatmap(model, np.zeros((8, 8, 3), dtype=np.float32), 0)
+
+
+def test_serving_uses_public_keras_api_only():
+    # Private Keras (keras.src, underscored attributes) breaks on any Keras upgrade.
+    offences = []
+    for path in sorted(Path(__file__).resolve().parents[1].joinpath("serving").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("keras.src"):
+                offences.append(f"{path.name}:{node.lineno} imports {node.module}")
+            if isinstance(node, ast.Import):
+                offences += [f"{path.name}:{node.lineno} imports {alias.name}" for alias in node.names
+                             if alias.name.startswith("keras.src")]
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                offences.append(f"{path.name}:{node.lineno} uses .{node.attr}")
+    assert offences == []
+
+
 def test_target_moves_over_batch_norm_and_activation_after_the_last_convolution():
     inputs = keras.Input(shape=(16, 16, 3))
     features = keras.layers.Conv2D(4, 3, name="conv")(inputs)
@@ -173,10 +317,13 @@ def test_jet_colours_run_from_blue_through_green_to_red():
     ],
 )
 def test_the_labs_own_architectures_target_their_last_convolution(name, input_size, expected_path):
-    models = pytest.importorskip("training.models")
-    model = models.build_model(name, weights="none")
+    from training.models import build_model
+
+    model = build_model(name, weights="none")
     assert [layer.name for layer in find_target_layer_path(model)] == expected_path
     image = np.random.default_rng(0).uniform(0, 255, (input_size, input_size, 3)).astype(np.float32)
+    _, _, predictions = gradcam_model(model)(image[None], training=False)
+    np.testing.assert_allclose(predictions.numpy(), model.predict(image[None], verbose=0), atol=1e-6)
     heatmap = gradcam_heatmap(model, image, class_index=3)
     assert heatmap.shape == (input_size, input_size) and np.isfinite(heatmap).all()
     assert 0.0 <= heatmap.min() and heatmap.max() <= 1.0
