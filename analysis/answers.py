@@ -8,14 +8,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.validation import check_probabilities
+
 
 def answers_table(probs_by_run: dict[str, np.ndarray], class_names: Sequence[str]) -> pd.DataFrame:
     """One row per run: its answer, the answer's probability and the runner-up."""
     rows = []
     for run_id, row in probs_by_run.items():
-        row = np.asarray(row, dtype=np.float64)
-        if row.shape != (len(class_names),):
-            raise ValueError(f"run {run_id}: expected {len(class_names)} probabilities, got shape {row.shape}")
+        row = check_probabilities(np.asarray(row).reshape(1, -1), f"the answer of run {run_id}",
+                                  num_classes=len(class_names))[0]
         first, second = np.argsort(-row, kind="stable")[:2]
         rows.append({"run": run_id, "answer": class_names[first], "probability": float(row[first]),
                      "runner-up": f"{class_names[second]} ({row[second]:.0%})"})

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from analysis.validation import check_labels, check_probabilities
+
 # Below this many discordant images (exactly one model right) McNemar's chi-square
 # approximation is poor, so the exact binomial test is used instead.
 EXACT_TEST_BELOW = 25
@@ -285,18 +287,15 @@ def per_class_comparison(y_true, predicted_a, predicted_b, class_names) -> pd.Da
     Columns: ``class``, then for each metric ``<metric>_a``, ``<metric>_b``,
     ``<metric>_delta``; one row per class in ``class_names`` order.
     """
-    y_true = np.asarray(y_true, dtype=np.int64)
-    predicted_a = np.asarray(predicted_a, dtype=np.int64)
-    predicted_b = np.asarray(predicted_b, dtype=np.int64)
-    if not (y_true.shape == predicted_a.shape == predicted_b.shape) or y_true.ndim != 1:
+    class_count = len(class_names)
+    y_true = check_labels(y_true, "y_true", class_count)
+    predicted_a = check_labels(predicted_a, "predicted_a", class_count)
+    predicted_b = check_labels(predicted_b, "predicted_b", class_count)
+    if not (y_true.shape == predicted_a.shape == predicted_b.shape):
         raise ValueError(
-            "y_true, predicted_a and predicted_b must be 1-D and of equal length, got "
+            "y_true, predicted_a and predicted_b must be of equal length, got "
             f"{y_true.shape}, {predicted_a.shape}, {predicted_b.shape}"
         )
-    class_count = len(class_names)
-    for name, labels in (("y_true", y_true), ("predicted_a", predicted_a), ("predicted_b", predicted_b)):
-        if labels.size and (labels.min() < 0 or labels.max() >= class_count):
-            raise ValueError(f"{name} holds labels outside 0-{class_count - 1}")
     metrics_a = _precision_recall_f1(y_true, predicted_a, class_count)
     metrics_b = _precision_recall_f1(y_true, predicted_b, class_count)
     frame = pd.DataFrame({"class": list(class_names)})
@@ -331,14 +330,15 @@ def compare_runs(
     seed: int = 0,
 ) -> Comparison:
     """Bootstrap intervals, McNemar's test and the plain-words sentence for runs A and B."""
-    y_true = np.asarray(y_true)
-    probs_a = np.asarray(probs_a)
-    probs_b = np.asarray(probs_b)
-    if probs_a.shape != probs_b.shape or probs_a.shape[0] != y_true.shape[0]:
+    y_true = check_labels(y_true)
+    probs_a, probs_b = np.asarray(probs_a), np.asarray(probs_b)
+    if probs_a.shape[:1] != probs_b.shape[:1] or probs_a.shape[:1] != y_true.shape:
         raise ValueError(
             f"{name_a} and {name_b} were not scored on the same test images "
-            f"({probs_a.shape[0]} and {probs_b.shape[0]} predictions for {y_true.shape[0]} labels)."
+            f"({probs_a.shape[:1]} and {probs_b.shape[:1]} predictions for {y_true.shape[0]} labels)."
         )
+    probs_a = check_probabilities(probs_a, f"the predictions of {name_a}", rows=y_true.shape[0])
+    probs_b = check_probabilities(probs_b, f"the predictions of {name_b}", rows=y_true.shape[0])
     correct_a = probs_a.argmax(axis=1) == y_true
     correct_b = probs_b.argmax(axis=1) == y_true
     accuracy_a = accuracy_interval(correct_a, confidence, resamples, seed)
