@@ -98,7 +98,9 @@ def show_significance() -> None:
     for column, label, interval in ((metrics[0], f"A · {run_a}", comparison.accuracy_a),
                                     (metrics[1], f"B · {run_b}", comparison.accuracy_b)):
         column.metric(label, f"{interval.estimate:.2%}", border=True,
-                      help="Test accuracy with its 95% bootstrap interval (test images resampled 10,000 times).")
+                      help="Test accuracy with its 95% interval: " + (
+                          "exact (Clopper-Pearson), as there are fewer than 1,000 test images."
+                          if interval.method == "exact" else "bootstrap, test images resampled 10,000 times."))
         column.caption(f"95% interval {interval.lower:.2%} – {interval.upper:.2%}")
     difference = comparison.difference
     metrics[2].metric("B − A", f"{difference.estimate * 100:+.2f} points", border=True,
