@@ -19,16 +19,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.validation import check_predictions
+
 DEFAULT_BIN_COUNT = 15
 DEFAULT_HISTOGRAM_BIN_COUNT = 20
 
 
 def confidence_and_correct(y_true, probs) -> tuple[np.ndarray, np.ndarray]:
     """Top-class probability and whether the top class is the label, per image."""
-    probs = np.asarray(probs, dtype=np.float64)
-    y_true = np.asarray(y_true)
-    if probs.ndim != 2 or y_true.shape != (probs.shape[0],):
-        raise ValueError(f"probs must be (N, classes) and y_true (N,), got {probs.shape} and {y_true.shape}")
+    y_true, probs = check_predictions(y_true, probs)
     return probs.max(axis=1), probs.argmax(axis=1) == y_true
 
 

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from analysis.validation import check_labels, check_probabilities
+
 DEFAULT_MIN_AGREEMENT = 0.5
 DEFAULT_MIN_CONFIDENCE = 0.8
 
@@ -31,19 +33,9 @@ def _stack(y_true, probs_by_run: Mapping[str, np.ndarray]) -> tuple[np.ndarray, 
     """Validate and stack the runs' probabilities into (runs, images, classes)."""
     if not probs_by_run:
         raise ValueError("Choose at least one run: there are no predictions to look at.")
-    y_true = np.asarray(y_true, dtype=np.int64)
-    arrays = []
-    for name, probs in probs_by_run.items():
-        probs = np.asarray(probs, dtype=np.float64)
-        if probs.ndim != 2 or probs.shape[0] != y_true.shape[0]:
-            raise ValueError(
-                f"Run {name!r} has predictions of shape {probs.shape}, but there are {y_true.shape[0]} "
-                "test labels: all runs must be scored on the same test images."
-            )
-        arrays.append(probs)
-    shapes = {probs.shape for probs in arrays}
-    if len(shapes) > 1:
-        raise ValueError(f"Runs disagree on the number of classes: {sorted(shapes)}")
+    y_true = check_labels(y_true)
+    arrays = [check_probabilities(probs, f"the predictions of run {name!r}", rows=y_true.shape[0])
+              for name, probs in probs_by_run.items()]
     return y_true, np.stack(arrays)
 
 
@@ -139,14 +131,9 @@ def disagreements(y_true, probs_a, probs_b) -> pd.DataFrame:
     ``predicted_b``, ``confidence_b``, ``who_was_right`` (``A``, ``B`` or
     ``neither``), sorted by the larger of the two confidences, highest first.
     """
-    y_true = np.asarray(y_true, dtype=np.int64)
-    probs_a = np.asarray(probs_a)
-    probs_b = np.asarray(probs_b)
-    if probs_a.shape != probs_b.shape or probs_a.ndim != 2 or probs_a.shape[0] != y_true.shape[0]:
-        raise ValueError(
-            f"Both runs must be scored on the same test images: got {probs_a.shape} and {probs_b.shape} "
-            f"for {y_true.shape[0]} labels."
-        )
+    y_true = check_labels(y_true)
+    probs_a = check_probabilities(probs_a, "probs_a", rows=y_true.shape[0])
+    probs_b = check_probabilities(probs_b, "probs_b", rows=y_true.shape[0])
     predicted_a = probs_a.argmax(axis=1)
     predicted_b = probs_b.argmax(axis=1)
     differ = np.flatnonzero(predicted_a != predicted_b)

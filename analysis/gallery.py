@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.validation import check_predictions
+
 
 def misclassified_frame(
     y_true: np.ndarray,
@@ -23,10 +25,7 @@ def misclassified_frame(
     ``true_classes``/``predicted_classes`` (lists of class indices, None = all)
     filter the rows. Ties in confidence keep test-set order.
     """
-    y_true = np.asarray(y_true)
-    probs = np.asarray(probs)
-    if probs.ndim != 2 or y_true.shape != (probs.shape[0],):
-        raise ValueError(f"y_true {y_true.shape} and probs {probs.shape} do not match")
+    y_true, probs = check_predictions(y_true, probs, num_classes=len(class_names))
     predicted = probs.argmax(axis=1)
     keep = predicted != y_true
     if true_classes:

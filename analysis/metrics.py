@@ -17,21 +17,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.validation import NUM_CLASSES, check_labels, check_probabilities
 
-def _as_labels(values: np.ndarray, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of class indices, got shape {array.shape}")
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer class indices, got dtype {array.dtype}")
-    return array.astype(np.int64)
+
+def _as_labels(values: np.ndarray, name: str, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    return check_labels(values, name, num_classes)
 
 
 def predicted_labels(probs: np.ndarray) -> np.ndarray:
     """The most probable class of every row of ``probs`` (N, classes)."""
-    probs = np.asarray(probs)
-    if probs.ndim != 2:
-        raise ValueError(f"probs must have shape (N, classes), got {probs.shape}")
+    probs = check_probabilities(probs)
     return probs.argmax(axis=1).astype(np.int64)
 
 
@@ -48,15 +43,12 @@ def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 10) -> np.ndarray:
     """Counts of (true class, predicted class) pairs as an int64 (classes, classes) matrix."""
-    y_true = _as_labels(y_true, "y_true")
-    y_pred = _as_labels(y_pred, "y_pred")
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true and y_pred differ in length: {y_true.shape[0]} vs {y_pred.shape[0]}")
     if num_classes < 1:
         raise ValueError(f"num_classes must be at least 1, got {num_classes}")
-    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(f"{name} holds labels outside 0..{num_classes - 1}")
+    y_true = _as_labels(y_true, "y_true", num_classes)
+    y_pred = _as_labels(y_pred, "y_pred", num_classes)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {y_true.shape[0]} vs {y_pred.shape[0]}")
     # One bincount over a flattened (true, predicted) index is much faster than a Python loop.
     flat = y_true * num_classes + y_pred
     return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)

@@ -55,7 +55,8 @@ def test_confidence_histogram_splits_right_and_wrong():
 
 
 def test_confidence_and_correct_and_summary():
-    probs = np.array([[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]])
+    # Ten classes, as CIFAR-10's predictions have; only the first two get probability.
+    probs = np.pad(np.array([[0.7, 0.3], [0.4, 0.6], [0.9, 0.1]]), ((0, 0), (0, 8)))
     y_true = np.array([0, 0, 1])
     confidence, correct = confidence_and_correct(y_true, probs)
     assert confidence.tolist() == pytest.approx([0.7, 0.6, 0.9])

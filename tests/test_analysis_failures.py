@@ -6,7 +6,7 @@ import pytest
 from analysis.failures import disagreements, filter_disagreements, hardest_images, likely_label_errors
 
 
-def one_hot(labels, confidence=0.9, classes=3):
+def one_hot(labels, confidence=0.9, classes=10):
     """Probabilities that put ``confidence`` on each label and share the rest."""
     probs = np.full((len(labels), classes), (1 - confidence) / (classes - 1))
     probs[np.arange(len(labels)), labels] = confidence
@@ -19,7 +19,7 @@ RUNS = {
     # Image 3: two runs say 1, but run "c" only weakly.
     "a": one_hot([0, 2, 2, 1]),
     "b": one_hot([0, 2, 0, 1]),
-    "c": np.vstack([one_hot([0, 2, 2])[:], [[0.3, 0.5, 0.2]]]),
+    "c": np.vstack([one_hot([0, 2, 2])[:], [[0.3, 0.5, 0.2] + [0.0] * 7]]),
 }
 
 

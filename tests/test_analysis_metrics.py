@@ -37,7 +37,7 @@ def test_confusion_matrix_rejects_labels_out_of_range_and_mismatched_lengths():
 def test_accuracy_and_predicted_labels():
     assert accuracy(Y_TRUE, Y_PRED) == pytest.approx(0.6)
     assert accuracy(np.array([], dtype=int), np.array([], dtype=int)) == 0.0
-    probs = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]])
+    probs = np.pad(np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]]), ((0, 0), (0, 7)))
     np.testing.assert_array_equal(predicted_labels(probs), [1, 0])
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.calibration import calibration_summary, confidence_and_correct, confidence_histogram, reliability_bins
+from analysis.controlled import comparison_check
 from analysis.comparison_figures import (
     confidence_histogram_figure,
     confusion_difference_figure,
@@ -83,6 +84,12 @@ probs_a, probs_b = probs_by_run[run_a], probs_by_run[run_b]
 predicted_a, predicted_b = probs_a.argmax(axis=1), probs_b.argmax(axis=1)
 st.caption(f"Both runs are judged on the same {len(y_true):,} test images, so every difference below is measured "
            "image by image, not from two separate scores.")
+# What else differs comes before any verdict: a test says which run is better here, not why.
+check = comparison_check([ctx.info(run_a).record], [ctx.info(run_b).record], name_a=f"A · {run_a}", name_b=f"B · {run_b}")
+(st.warning if check.warning else st.caption)(check.summary)
+if not check.table.empty:
+    with st.expander("Settings that differ", expanded=bool(check.warning)):
+        st.dataframe(check.table, hide_index=True, width="stretch")
 
 def show_significance() -> None:
     """Accuracy of both runs with bootstrap intervals, and McNemar's test on the paired answers."""
@@ -91,7 +98,9 @@ def show_significance() -> None:
     for column, label, interval in ((metrics[0], f"A · {run_a}", comparison.accuracy_a),
                                     (metrics[1], f"B · {run_b}", comparison.accuracy_b)):
         column.metric(label, f"{interval.estimate:.2%}", border=True,
-                      help="Test accuracy with its 95% bootstrap interval (test images resampled 10,000 times).")
+                      help="Test accuracy with its 95% interval: " + (
+                          "exact (Clopper-Pearson), as there are fewer than 1,000 test images."
+                          if interval.method == "exact" else "bootstrap, test images resampled 10,000 times."))
         column.caption(f"95% interval {interval.lower:.2%} – {interval.upper:.2%}")
     difference = comparison.difference
     metrics[2].metric("B − A", f"{difference.estimate * 100:+.2f} points", border=True,
@@ -99,6 +108,8 @@ def show_significance() -> None:
     metrics[2].caption(f"95% interval {difference.lower * 100:+.2f} to {difference.upper * 100:+.2f} points")
     significant = comparison.test.p_value < 0.05
     (st.success if significant else st.info)(comparison.sentence)
+    st.caption("Each side is a single run, so seed variation is unknown: this test covers the test images only, "
+               "and another seed of either config could move its accuracy by more than these intervals show.")
     st.markdown("**McNemar's 2×2 table** (number of test images)")
     table = pd.DataFrame(comparison.test.table, index=["A right", "A wrong"], columns=["B right", "B wrong"])
     st.table(table, width="content")

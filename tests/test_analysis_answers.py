@@ -1,0 +1,61 @@
+"""Consensus for Classify: one vote per group, models at chance left out and named."""
+
+import numpy as np
+import pytest
+
+from analysis.answers import chance_check, consensus
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def answer(index, confidence=0.8):
+    row = np.full(10, (1 - confidence) / 9)
+    row[index] = confidence
+    return row
+
+
+def record(run_id, accuracy, group=None, test_images=10_000):
+    return {"run_id": run_id, "group": group, "test_accuracy": accuracy, "data": {"test_images": test_images}}
+
+
+def test_one_vote_per_group_and_chance_models_left_out():
+    records = {
+        "b3-s0": record("b3-s0", 0.55, "b3"), "b3-s1": record("b3-s1", 0.57, "b3"), "b3-s2": record("b3-s2", 0.56, "b3"),
+        "fast": record("fast", 0.80),
+        "vgg-a": record("vgg-a", 0.103), "vgg-b": record("vgg-b", 0.099), "resnet": record("resnet", 0.12, test_images=200),
+    }
+    # Three frog votes from chance-level models would outvote two cat votes if they counted.
+    probs = {"b3-s0": answer(3), "b3-s1": answer(3, 0.6), "b3-s2": answer(6, 0.5), "fast": answer(3),
+             "vgg-a": answer(6), "vgg-b": answer(6), "resnet": answer(6)}
+    result = consensus(probs, records, CLASSES)
+    assert result.answer == "cat" and result.agreeing == 2
+    assert result.votes["group"].tolist() == ["b3", "fast"]
+    assert result.votes.set_index("group").loc["b3", "runs"] == 3
+    assert set(result.left_out) == {"vgg-a", "vgg-b", "resnet"}
+    assert result.left_out["resnet"].startswith("at chance: test accuracy 12.0% (95% interval 7.8%")
+    assert result.sentence.startswith("cat: 2 of 2 groups agree (4 models voted, one vote per group; 3 left out (vgg-a: at chance")
+
+
+def test_group_vote_is_the_mean_of_its_members_probabilities():
+    records = {"s0": record("s0", 0.6, "g"), "s1": record("s1", 0.6, "g")}
+    # s0 says bird (0.5) over cat (0.45); s1 says cat (0.9): the mean says cat.
+    first = np.full(10, 0.05 / 8)
+    first[[2, 3]] = [0.5, 0.45]
+    result = consensus({"s0": first, "s1": answer(3, 0.9)}, records, CLASSES)
+    assert result.answer == "cat"
+    assert result.votes.loc[0, "probability"] == pytest.approx((0.45 + 0.9) / 2)
+
+
+def test_no_consensus_when_every_model_is_at_chance():
+    result = consensus({"a": answer(1)}, {"a": record("a", 0.1)}, CLASSES)
+    assert result.answer is None and result.votes.empty
+    assert result.sentence.startswith("No consensus: no model is clearly above chance; 1 left out")
+
+
+def test_chance_check_and_refusals():
+    assert chance_check([record("a", 0.3, test_images=200)]) is None
+    assert chance_check([{"run_id": "x", "test_accuracy": None}]) == "no test accuracy yet"
+    with pytest.raises(ValueError, match="No run record"):
+        consensus({"a": answer(1)}, {}, CLASSES)
+    with pytest.raises(ValueError, match="NaN"):
+        consensus({"a": np.full(10, np.nan)}, {"a": record("a", 0.5)}, CLASSES)
