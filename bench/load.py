@@ -241,8 +241,10 @@ async def soak(base_url: str, server_ids: list[int], settings: argparse.Namespac
 
     tasks = [asyncio.create_task(seat(number)) for number in range(scenario.sessions)]
     next_report = start + 60
+    peak = result.memory_mb["start"]
     while not all(task.done() for task in tasks):
         meter.sample(process_tree(server_ids))
+        peak = max(peak, resident_megabytes(server_ids))
         if time.monotonic() >= next_report:
             next_report += 60
             print(f"  soak {(time.monotonic() - start) / 60:4.1f} min: {len(result.views)} views, "
@@ -250,6 +252,7 @@ async def soak(base_url: str, server_ids: list[int], settings: argparse.Namespac
         await asyncio.sleep(1.0)
     result.wall_seconds = time.monotonic() - start
     result.server_cpu_seconds = meter.sample(process_tree(server_ids)) - cpu_start
+    result.memory_mb["peak"] = peak
     await asyncio.sleep(5.0)
     result.memory_mb["end"] = resident_megabytes(server_ids)
     return result
