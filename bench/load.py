@@ -1,31 +1,32 @@
-"""Many users at once: N concurrent Chromium sessions on a real dashboard server for S seconds.
+"""A class at once: many simulated users on one real dashboard server, measured at the server.
 
-Starts ``streamlit run dashboard/app.py`` on an artifacts folder (by default a
-fresh folder of the 12 bench runs, see ``bench/dashboard_server.py``), opens one
-headless Chromium with one browser context per session, and lets every session
-loop until the time is up: go to another page through the sidebar (overview,
-curves, confusion, misclassified, classify, data, compare), wait until Streamlit
-has finished running the page and its key content is there, and on Classify
-sometimes upload a generated PNG or JPEG and wait for the model's answer.
+Each session is a ``ProtocolSession`` (bench/protocol_client.py): it speaks
+Streamlit's websocket protocol as a browser tab does (a page load, then sidebar
+clicks, then the page's images over HTTP) but costs the harness almost no CPU,
+so on a small machine the figures are the server's rather than the browsers'.
+It was checked against Chromium (``--check-browser``): the same page runs for
+every view and the same media are shown.
 
-It counts requests (page views and classifications), errors (an exception or an
-error/warning box on the page, a lost connection, a wait that timed out, a
-traceback in the server log), p50/p95 latency per action and the server's
-resident memory (process and children) before, at the peak and after. It prints
-one table and exits with status 1 if there was any error. Everything runs on
-127.0.0.1 and stops by itself: no new action starts after ``--seconds`` and every
-wait is bounded by ``--timeout``.
+Every scenario is ``SESSIONS:THINK`` (THINK = mean seconds a user reads before
+the next click; 0 = no pause). For each it prints views, errors, p50/p95 of a
+view (rerun sent -> script finished -> images fetched), views per second, server
+CPU in cores (process and children, psutil) and resident memory, then p50/p95
+per page, then whether the targets hold: 10 sessions without pause and 30 with
+5 s think time, both p95 <= 2 s with no errors.
 
-    CIFAR10_DIR=... python bench/load.py                          # 20 sessions x 60 s (issue 6)
-    CIFAR10_DIR=... python bench/load.py --sessions 3 --seconds 15
-    CIFAR10_DIR=... python bench/load.py --artifacts-dir /tmp/bench-runs   # reuse (or create) a runs folder
+    python bench/load.py                                  # bench runs, scenarios 1:0 5:0 10:0 30:5, 30 s each
+    python bench/load.py --scenarios 10:0 30:5 --seconds 60 --artifacts-dir /tmp/runs
+    python bench/load.py --baseline-checkout /tmp/old     # the same scenarios on another checkout, side by side
+    python bench/load.py --url http://127.0.0.1:8501 --server-pid 1234   # a server already running
+    python bench/load.py --soak 30                        # sessions coming and going; memory at start and end
+    python bench/load.py --check-browser                  # compare the client with a Chromium walk
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
+import contextlib
 import os
 import random
 import sys
@@ -35,96 +36,70 @@ from pathlib import Path
 
 import numpy as np
 
-# Pages a session visits, in the sidebar's words: URL path -> (link title, page title, key content selector).
-# The key content is what a user came for; its presence (with the page title) means the page really rendered.
-PAGE_CHECKS = {
-    "overview": ("Overview", "Leaderboard", '[data-testid="stDataFrame"]'),
-    "curves": ("Curves", "Training curves", '[data-testid="stPlotlyChart"]'),
-    "confusion": ("Confusion", "Confusion", '[data-testid="stPlotlyChart"]'),
-    "misclassified": ("Misclassified", "Misclassified test images", '[data-testid="stImage"]'),
-    "classify": ("Classify", "Classify an image", '[data-testid="stFileUploader"]'),
-    "data": ("Data", "The data: CIFAR-10", '[data-testid="stImage"]'),
-    "compare": ("Compare", "Compare two runs", '[data-testid="stMetric"]'),
-    "failures": ("Failures", "Where models fail together", '[data-testid="stMain"]'),
-    "report": ("Report", "Report for stakeholders", '[data-testid="stMain"]'),
-}
-# A laptop-sized window: Chromium renders in software here (--disable-gpu), and pixels cost CPU.
-VIEWPORT = {"width": 1280, "height": 800}
-DEFAULT_PAGES = ("overview", "curves", "confusion", "misclassified", "classify", "data", "compare")
-CHROMIUM_ARGUMENTS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-# Sentences that must never reach a user of a healthy artifacts folder (checked in the page's main area).
-FORBIDDEN_TEXT = ("Traceback", "cannot be read", "is not available", "are not available", "was not used",
-                  "went wrong", "Connection error")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))  # run as `python bench/load.py` or imported as bench.load
 
-# One JavaScript probe, run in the page: is the script finished, and what would a user see?
-PAGE_STATE_SCRIPT = """
-({title, content, upload, full}) => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  const main = document.querySelector('[data-testid="stMain"]');
-  // innerText forces a layout: only read it when it is needed, not on every poll.
-  const text = main && (full || upload) ? main.innerText : '';
-  const headings = [...document.querySelectorAll('[data-testid="stMain"] h1')].map(h => h.innerText.trim());
-  const uploadShown = upload ? [...document.querySelectorAll('[data-testid="stMain"] h4')]
-      .some(h => h.innerText.includes(upload)) : true;
-  return {
-    script: app ? app.getAttribute('data-test-script-state') : 'missing',
-    connection: app ? app.getAttribute('data-test-connection-state') : 'missing',
-    titled: headings.some(h => h.startsWith(title)),
-    content: document.querySelector(content) !== null,
-    skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
-    uploadShown: uploadShown,
-    answered: text.includes(' answers ') || text.includes('Majority answer'),
-    exceptions: [...document.querySelectorAll('[data-testid="stException"]')].map(e => e.innerText.slice(0, 300)),
-    errors: [...document.querySelectorAll('[data-testid="stAlertContentError"], [data-testid="stAlertContentWarning"]')]
-        .map(e => e.innerText.slice(0, 300)),
-    text: text,
-  };
-}
-"""
-# The same probe reduced to "done yet?", so Playwright can poll it in the page.
-DONE_SCRIPT = f"""
-(argument) => {{
-  const state = ({PAGE_STATE_SCRIPT.strip()})(argument);
-  if (state.exceptions.length || state.errors.length || state.connection === 'DISCONNECTED_FOREVER') return true;
-  const rendered = state.script === 'notRunning' && state.titled && state.content && state.skeletons === 0;
-  return rendered && state.uploadShown && (!argument.upload || state.answered);
-}}
-"""
+from bench.protocol_client import ProtocolSession, View  # noqa: E402
+
+DEFAULT_PAGES = ("overview", "curves", "confusion", "misclassified", "classify", "data", "compare", "failures", "report")
+DEFAULT_SCENARIOS = ("1:0", "5:0", "10:0", "30:5")
+# (sessions, think seconds) the issue sets a p95 target for.
+TARGET_SCENARIOS = {(10, 0.0), (30, 5.0)}
+TARGET_P95_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How many sessions at once, and how long each pauses between views on average."""
+
+    sessions: int
+    think_seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Scenario:
+        """``"30:5"`` -> 30 sessions, 5 s mean think time; refuses anything else with a message."""
+        try:
+            sessions, think = text.split(":")
+            scenario = cls(int(sessions), float(think))
+        except ValueError:
+            raise ValueError(f"a scenario is SESSIONS:THINK_SECONDS, like 30:5, not {text!r}") from None
+        if scenario.sessions < 1 or scenario.think_seconds < 0:
+            raise ValueError(f"a scenario needs at least one session and no negative think time, not {text!r}")
+        return scenario
+
+    @property
+    def label(self) -> str:
+        return f"{self.sessions} x {self.think_seconds:g} s"
+
+    @property
+    def is_target(self) -> bool:
+        return (self.sessions, self.think_seconds) in TARGET_SCENARIOS
 
 
 @dataclass
-class Outcome:
-    """One finished action of one session."""
+class ScenarioResult:
+    """Everything measured while one scenario ran on one server."""
 
-    kind: str  # "page:<name>" or "classify"
-    seconds: float
-    error: str | None = None
-
-
-@dataclass
-class LoadResult:
-    """Everything a load run measured."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    memory_mb: dict[str, float] = field(default_factory=dict)
-    server_tracebacks: list[str] = field(default_factory=list)
+    scenario: Scenario
+    server: str = "server"
+    views: list[View] = field(default_factory=list)
     wall_seconds: float = 0.0
-    warm_up_seconds: float = 0.0
     server_cpu_seconds: float = 0.0
-    harness_cpu_seconds: float = 0.0
+    memory_mb: dict[str, float] = field(default_factory=dict)
 
     @property
-    def errors(self) -> list[Outcome]:
-        """Actions that failed, in the order they happened."""
-        return [outcome for outcome in self.outcomes if outcome.error is not None]
+    def errors(self) -> list[View]:
+        return [view for view in self.views if view.error is not None]
+
+    def seconds(self, page: str | None = None) -> list[float]:
+        """Times of the views that succeeded (of ``page``, or all)."""
+        return [view.seconds for view in self.views if view.error is None and page in (None, view.page)]
 
     @property
-    def error_count(self) -> int:
-        """Failed actions plus tracebacks in the server log."""
-        return len(self.errors) + len(self.server_tracebacks)
+    def meets_target(self) -> bool:
+        seconds = self.seconds()
+        return bool(seconds) and not self.errors and percentile(seconds, 95) <= TARGET_P95_SECONDS
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -132,63 +107,6 @@ def percentile(values: list[float], share: float) -> float:
     if not 0 <= share <= 100:
         raise ValueError(f"share must be between 0 and 100, got {share}")
     return float(np.percentile(values, share)) if values else float("nan")
-
-
-def latency_rows(outcomes: list[Outcome]) -> list[tuple[str, int, int, float, float, float]]:
-    """Per action kind, then "all": (kind, done, errors, p50 s, p95 s, max s) over successful actions."""
-    kinds = sorted({outcome.kind for outcome in outcomes}, key=lambda kind: (kind == "classify", kind))
-    rows = []
-    for kind in [*kinds, "all"]:
-        chosen = [outcome for outcome in outcomes if kind in ("all", outcome.kind)]
-        seconds = [outcome.seconds for outcome in chosen if outcome.error is None]
-        errors = sum(outcome.error is not None for outcome in chosen)
-        rows.append((kind, len(seconds), errors, percentile(seconds, 50), percentile(seconds, 95),
-                     max(seconds) if seconds else float("nan")))
-    return rows
-
-
-def problems_on_page(state: dict) -> str | None:
-    """What a user would see go wrong on a probed page, in one line, or None when all is well."""
-    if state["exceptions"]:
-        return "exception shown: " + state["exceptions"][0].replace("\n", " ")
-    if state["errors"]:
-        return "error box shown: " + state["errors"][0].replace("\n", " ")
-    if state["connection"] == "DISCONNECTED_FOREVER":
-        return "the browser lost its connection to the server"
-    for sentence in FORBIDDEN_TEXT:
-        if sentence in state["text"]:
-            return f"page says {sentence!r}"
-    return None
-
-
-def make_upload_images(count: int, seed: int) -> list[tuple[str, str, bytes]]:
-    """``count`` photo-like test uploads made with Pillow: (file extension, MIME type, bytes).
-
-    Sizes from 48 to 900 pixels a side, PNG and JPEG alternating, RGB and RGBA:
-    a gradient, a filled ellipse and noise, so the decoder and resizer do real work.
-    """
-    from PIL import Image, ImageDraw
-
-    if count < 1:
-        raise ValueError(f"count must be at least 1, got {count}")
-    rng = np.random.default_rng(seed)
-    images = []
-    for number in range(count):
-        width, height = (int(side) for side in rng.integers(48, 900, size=2))
-        ramp = np.linspace(0, 255, width, dtype=np.float64)[None, :, None]
-        pixels = ramp * rng.uniform(0.2, 1.0, size=(1, 1, 3)) + rng.normal(0, 25, size=(height, width, 3))
-        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
-        box = sorted(rng.integers(0, width, 2).tolist()), sorted(rng.integers(0, height, 2).tolist())
-        ImageDraw.Draw(image).ellipse([box[0][0], box[1][0], box[0][1], box[1][1]],
-                                      fill=tuple(int(value) for value in rng.integers(0, 256, 3)))
-        buffer = io.BytesIO()
-        if number % 2 == 0:
-            (image.convert("RGBA") if number % 4 == 0 else image).save(buffer, format="PNG")
-            images.append(("png", "image/png", buffer.getvalue()))
-        else:
-            image.save(buffer, format="JPEG", quality=int(rng.integers(60, 95)))
-            images.append(("jpg", "image/jpeg", buffer.getvalue()))
-    return images
 
 
 def choose_next_page(rng: random.Random, current: str | None, pages: tuple[str, ...]) -> str:
@@ -199,168 +117,11 @@ def choose_next_page(rng: random.Random, current: str | None, pages: tuple[str, 
     return rng.choice(others)
 
 
-class Session:
-    """One simulated user: one browser context, one tab, a seeded random walk over the pages."""
-
-    def __init__(self, number: int, context, base_url: str, settings: argparse.Namespace,
-                 uploads: list[tuple[str, str, bytes]], result: LoadResult) -> None:
-        self.number = number
-        self.context = context
-        self.base_url = base_url
-        self.settings = settings
-        self.uploads = uploads
-        self.result = result
-        self.random = random.Random(settings.seed * 1000 + number)
-        self.page = None
-        self.current: str | None = None
-        self.uploaded = 0
-
-    async def run(self, deadline: float) -> None:
-        """Visit pages (and classify uploads) until ``deadline``; never raises for a failed action."""
-        self.page = await self.context.new_page()
-        while time.monotonic() < deadline:
-            name = choose_next_page(self.random, self.current, self.settings.pages)
-            ok = await self.record(f"page:{name}", self.visit(name))
-            if ok and name == "classify" and self.random.random() < self.settings.upload_share:
-                await self.record("classify", self.classify())
-            # Think time: people read what they opened before clicking on.
-            await asyncio.sleep(self.random.uniform(0, 2 * self.settings.think_seconds))
-
-    async def record(self, kind: str, action) -> bool:
-        """Run ``action``, time it and store the outcome; True when it succeeded."""
-        from playwright.async_api import Error as PlaywrightError
-
-        start = time.perf_counter()
-        try:
-            error = await action
-        except PlaywrightError as failure:  # timeouts included
-            first_line = str(failure).strip().splitlines()[0] if str(failure).strip() else type(failure).__name__
-            error = f"{type(failure).__name__}: {first_line[:200]}"
-        seconds = time.perf_counter() - start
-        if error is not None:
-            error = f"session {self.number}, {kind}: {error}"
-            self.current = None  # start over from a fresh page load next time
-        self.result.outcomes.append(Outcome(kind, seconds, error))
-        if self.settings.verbose:
-            print(f"    session {self.number:>2} {kind:<20} {seconds:6.2f} s {error or 'ok'}", flush=True)
-        return error is None
-
-    async def visit(self, name: str) -> str | None:
-        """Open page ``name`` the way a user would; None when it rendered cleanly, else what went wrong."""
-        link_title, title, content = PAGE_CHECKS[name]
-        timeout_ms = self.settings.timeout * 1000
-        if self.current is None:
-            await self.page.goto(f"{self.base_url}/{name}", wait_until="domcontentloaded", timeout=timeout_ms)
-        else:
-            link = self.page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=link_title, exact=True)
-            await link.click(timeout=timeout_ms)
-        error = await self.wait_rendered({"title": title, "content": content, "upload": ""})
-        self.current = name if error is None else None
-        return error
-
-    async def classify(self) -> str | None:
-        """Upload one generated image on the Classify page and wait for the model's answer."""
-        extension, mime_type, data = self.uploads[(self.number + self.uploaded) % len(self.uploads)]
-        self.uploaded += 1
-        file_name = f"photo-{self.number}-{self.uploaded}.{extension}"
-        uploader = self.page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-        await uploader.set_input_files({"name": file_name, "mimeType": mime_type, "buffer": data},
-                                       timeout=self.settings.timeout * 1000)
-        _, title, content = PAGE_CHECKS["classify"]
-        return await self.wait_rendered({"title": title, "content": content, "upload": file_name})
-
-    async def wait_rendered(self, argument: dict) -> str | None:
-        """Wait until the script finished and the expected content is shown, then say what a user sees wrong."""
-        await self.page.wait_for_function(DONE_SCRIPT, arg={**argument, "full": False},
-                                          timeout=self.settings.timeout * 1000, polling=200)
-        return problems_on_page(await self.page.evaluate(PAGE_STATE_SCRIPT, {**argument, "full": True}))
-
-
-async def warm_up(browser, base_url: str, settings: argparse.Namespace, uploads: list, result: LoadResult) -> None:
-    """Visit every page once and classify one upload, untimed, so sessions meet a warm server.
-
-    The first visit after start imports TensorFlow and fills the caches; that cold
-    start is bench/dashboard_speed.py's subject, not this test's. Failures here count as errors.
-    """
-    context = await browser.new_context(viewport=VIEWPORT)
-    warm_settings = argparse.Namespace(**{**vars(settings), "timeout": max(settings.timeout, 300.0)})
-    session = Session(-1, context, base_url, warm_settings, uploads, LoadResult())
-    session.page = await context.new_page()
-    start = time.monotonic()
-    for name in settings.pages:
-        if await session.record(f"page:{name}", session.visit(name)) and name == "classify":
-            await session.record("classify", session.classify())
-    await context.close()
-    result.warm_up_seconds = time.monotonic() - start
-    for outcome in session.result.errors:
-        result.outcomes.append(Outcome("warm-up", outcome.seconds, outcome.error))
-
-
-async def drive_sessions(base_url: str, settings: argparse.Namespace, server_process_id: int,
-                         result: LoadResult) -> None:
-    """Open the browser and the sessions, run them until the time is up, sample server memory meanwhile."""
-    from dashboard_server import CHROMIUM, resident_megabytes
-    from playwright.async_api import async_playwright
-
-    uploads = make_upload_images(8, seed=settings.seed)
-    result.memory_mb["start"] = resident_megabytes(server_process_id)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGUMENTS)
-        if settings.warm_up:
-            await warm_up(browser, base_url, settings, uploads, result)
-        result.memory_mb["before"] = resident_megabytes(server_process_id)
-        peak = result.memory_mb["before"]
-        contexts = [await browser.new_context(viewport=VIEWPORT)
-                    for _ in range(settings.sessions)]
-        sessions = [Session(number, context, base_url, settings, uploads, result)
-                    for number, context in enumerate(contexts)]
-        # CPU used during the sessions, split into the server and this harness (browser, driver):
-        # on a small machine the browsers compete with the server, and this shows by how much.
-        server_meter, harness_meter = CpuMeter(), CpuMeter()
-
-        def sample_cpu() -> tuple[float, float]:
-            server_ids = process_tree(server_process_id)
-            return server_meter.sample(server_ids), harness_meter.sample(process_tree(os.getpid()) - server_ids)
-
-        server_cpu, harness_cpu = sample_cpu()
-        start = time.monotonic()
-        deadline = start + settings.seconds
-
-        async def started_later(session: Session) -> None:
-            # Users arrive over the ramp-up rather than in the same millisecond.
-            await asyncio.sleep(settings.ramp_seconds * session.number / max(1, settings.sessions))
-            await session.run(deadline)
-
-        tasks = [asyncio.create_task(started_later(session)) for session in sessions]
-        # Each session stops starting actions at the deadline; its last action is bounded by two waits.
-        hard_stop = deadline + 2 * settings.timeout + 30
-        while not all(task.done() for task in tasks) and time.monotonic() < hard_stop:
-            peak = max(peak, resident_megabytes(server_process_id))
-            sample_cpu()
-            await asyncio.sleep(1.0)
-        for task in tasks:
-            if not task.done():
-                task.cancel()
-                result.outcomes.append(Outcome("stuck", 0.0, "a session did not stop by itself and was cancelled"))
-        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
-            if isinstance(outcome, Exception):
-                result.outcomes.append(Outcome("crash", 0.0, f"a session crashed: {outcome!r}"))
-        result.wall_seconds = time.monotonic() - start
-        server_cpu_end, harness_cpu_end = sample_cpu()
-        result.server_cpu_seconds = server_cpu_end - server_cpu
-        result.harness_cpu_seconds = harness_cpu_end - harness_cpu
-        peak = max(peak, resident_megabytes(server_process_id))
-        await browser.close()
-    await asyncio.sleep(2.0)  # let the server drop the closed sessions before measuring again
-    result.memory_mb["peak"] = peak
-    result.memory_mb["after"] = resident_megabytes(server_process_id)
-
-
 class CpuMeter:
     """CPU time (user + system) used by a changing set of processes, sampled now and then.
 
-    A process that exits keeps the last time it was seen with, so closing a
-    browser tab does not make its work vanish from the total.
+    A process that exits keeps the last time it was seen with, so a worker that
+    stops does not make its work vanish from the total.
     """
 
     def __init__(self) -> None:
@@ -373,84 +134,232 @@ class CpuMeter:
         for process_id in process_ids:
             try:
                 times = psutil.Process(process_id).cpu_times()
-                self.last_seen[process_id] = times.user + times.system
+                self.last_seen[process_id] = times.user + times.system + times.children_user + times.children_system
             except psutil.Error:
                 pass  # it exited; its last sample stands
         return sum(self.last_seen.values())
 
 
-def process_tree(root_id: int) -> set[int]:
-    """``root_id`` and all its descendants that are alive now."""
+def process_tree(root_ids: list[int]) -> set[int]:
+    """The ``root_ids`` and all their descendants alive now."""
     import psutil
 
+    found: set[int] = set()
+    for root_id in root_ids:
+        with contextlib.suppress(psutil.Error):
+            found |= {root_id, *(child.pid for child in psutil.Process(root_id).children(recursive=True))}
+    return found
+
+
+def resident_megabytes(root_ids: list[int]) -> float:
+    """Resident memory of the server processes and their children, in MB."""
+    import psutil
+
+    total = 0
+    for process_id in process_tree(root_ids):
+        with contextlib.suppress(psutil.Error):
+            total += psutil.Process(process_id).memory_info().rss
+    return total / 1e6
+
+
+async def user(number: int, base_url: str, scenario: Scenario, settings: argparse.Namespace, deadline: float,
+               result: ScenarioResult, views_per_session: int | None = None) -> None:
+    """One user: open a tab, click through pages with think time until ``deadline`` (or ``views_per_session``)."""
+    rng = random.Random(settings.seed * 100_003 + number)
+    session = ProtocolSession(base_url, timeout=settings.timeout)
+    current = None
     try:
-        root = psutil.Process(root_id)
-        return {root_id, *(child.pid for child in root.children(recursive=True))}
-    except psutil.Error:
-        return set()
+        await session.open()
+    except Exception as failure:
+        result.views.append(View("open", error=f"session {number} could not open: {failure}"))
+        return
+    try:
+        done = 0
+        while time.monotonic() < deadline and (views_per_session is None or done < views_per_session):
+            current = choose_next_page(rng, current, settings.pages)
+            view = await session.visit(current)
+            result.views.append(view)
+            done += 1
+            if settings.verbose:
+                print(f"    {result.server} {scenario.label} session {number:>3} {current:<14} "
+                      f"{view.seconds:6.2f} s {view.error or 'ok'}", flush=True)
+            if view.error:
+                break  # a browser would show the error; this user leaves
+            await asyncio.sleep(rng.uniform(0, 2 * scenario.think_seconds))
+    finally:
+        await session.close()
 
 
-def print_report(result: LoadResult, settings: argparse.Namespace, run_count: int) -> None:
-    """The table of requests, errors, latency and memory, then each error in one line."""
-    from common import row
+async def run_scenario(base_url: str, server_ids: list[int], scenario: Scenario, settings: argparse.Namespace,
+                       server: str = "server") -> ScenarioResult:
+    """Run ``scenario`` for ``settings.seconds`` against ``base_url``; measure the server's CPU and memory."""
+    result = ScenarioResult(scenario, server)
+    meter = CpuMeter()
+    cpu_start = meter.sample(process_tree(server_ids))
+    result.memory_mb["start"] = peak = resident_megabytes(server_ids)
+    start = time.monotonic()
+    deadline = start + settings.seconds
 
-    page_views = sum(o.kind.startswith("page:") and o.error is None for o in result.outcomes)
-    classifications = sum(o.kind == "classify" and o.error is None for o in result.outcomes)
-    row("action", "done", "errors", "p50 s", "p95 s", "max s")
-    for kind, done, errors, median, p95, slowest in latency_rows(result.outcomes):
-        row(kind, str(done), str(errors), f"{median:.2f}", f"{p95:.2f}", f"{slowest:.2f}")
-    done = page_views + classifications
-    print(f"  requests done: {done} ({page_views} page views, {classifications} classifications) by "
-          f"{settings.sessions} sessions in {result.wall_seconds:.0f} s = {done / max(result.wall_seconds, 1e-9):.1f}/s, "
-          f"{run_count} runs in the artifacts folder")
-    memory = result.memory_mb
-    if settings.warm_up:
-        print(f"  warm-up (every page once and one classification, untimed): {result.warm_up_seconds:.0f} s")
-    print(f"  server resident memory (process and children): at start {memory['start']:.0f} MB, "
-          f"before sessions {memory['before']:.0f} MB, "
-          f"peak {memory['peak']:.0f} MB, after {memory['after']:.0f} MB")
-    print(f"  CPU used during the sessions: server {result.server_cpu_seconds:.0f} s, browser and harness "
-          f"{result.harness_cpu_seconds:.0f} s, in {result.wall_seconds:.0f} s on {os.cpu_count()} cores "
-          f"(load average now {os.getloadavg()[0]:.1f})")
-    print(f"  errors: {result.error_count}" + (" (must be 0)" if result.error_count else ""))
-    for outcome in result.errors[:30]:
-        print(f"    - {outcome.error} (after {outcome.seconds:.1f} s)")
-    for line in result.server_tracebacks[:10]:
-        print(f"    - server log: {line}")
+    async def started_later(number: int) -> None:
+        # Users arrive over the ramp rather than in the same millisecond.
+        await asyncio.sleep(settings.ramp_seconds * number / scenario.sessions)
+        await user(number, base_url, scenario, settings, deadline, result)
+
+    tasks = [asyncio.create_task(started_later(number)) for number in range(scenario.sessions)]
+    while not all(task.done() for task in tasks):
+        peak = max(peak, resident_megabytes(server_ids))
+        meter.sample(process_tree(server_ids))
+        await asyncio.sleep(1.0)
+    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(outcome, Exception):
+            result.views.append(View("crash", error=f"a session crashed: {outcome!r}"))
+    result.wall_seconds = time.monotonic() - start
+    result.server_cpu_seconds = meter.sample(process_tree(server_ids)) - cpu_start
+    result.memory_mb["peak"] = max(peak, resident_megabytes(server_ids))
+    await asyncio.sleep(2.0)  # let the server drop the closed sessions
+    result.memory_mb["end"] = resident_megabytes(server_ids)
+    return result
+
+
+async def soak(base_url: str, server_ids: list[int], settings: argparse.Namespace) -> ScenarioResult:
+    """Sessions coming and going for ``settings.soak`` minutes: each user stays for 5-40 views, then a new one comes."""
+    scenario = Scenario(settings.soak_sessions, settings.soak_think)
+    result = ScenarioResult(scenario, "soak")
+    result.memory_mb["start"] = resident_megabytes(server_ids)
+    meter = CpuMeter()
+    cpu_start = meter.sample(process_tree(server_ids))
+    start = time.monotonic()
+    deadline = start + settings.soak * 60
+    rng = random.Random(settings.seed)
+    arrivals = iter(range(10**9))
+
+    async def seat(seat_number: int) -> None:
+        await asyncio.sleep(settings.ramp_seconds * seat_number / scenario.sessions)
+        while time.monotonic() < deadline:
+            await user(next(arrivals), base_url, scenario, settings, deadline, result,
+                       views_per_session=rng.randint(5, 40))
+
+    tasks = [asyncio.create_task(seat(number)) for number in range(scenario.sessions)]
+    next_report = start + 60
+    peak = result.memory_mb["start"]
+    while not all(task.done() for task in tasks):
+        meter.sample(process_tree(server_ids))
+        peak = max(peak, resident_megabytes(server_ids))
+        if time.monotonic() >= next_report:
+            next_report += 60
+            print(f"  soak {(time.monotonic() - start) / 60:4.1f} min: {len(result.views)} views, "
+                  f"{len(result.errors)} errors, server {resident_megabytes(server_ids):.0f} MB", flush=True)
+        await asyncio.sleep(1.0)
+    result.wall_seconds = time.monotonic() - start
+    result.server_cpu_seconds = meter.sample(process_tree(server_ids)) - cpu_start
+    result.memory_mb["peak"] = peak
+    await asyncio.sleep(5.0)
+    result.memory_mb["end"] = resident_megabytes(server_ids)
+    return result
+
+
+async def warm_up(base_url: str, settings: argparse.Namespace) -> list[View]:
+    """Visit every page once, untimed, so the sessions meet a warm server (imports and caches filled)."""
+    session = ProtocolSession(base_url, timeout=max(settings.timeout, 300.0))
+    await session.open()
+    try:
+        return [await session.visit(page) for page in settings.pages]
+    finally:
+        await session.close()
+
+
+def print_results(results: list[ScenarioResult], run_count: int | None) -> None:
+    """The summary table, per-page p50/p95, errors, and whether the targets hold."""
+    cores = os.cpu_count()
+    print(f"  {'server':<10} {'sessions x think':<17} {'views':>6} {'errors':>6} {'p50 s':>6} {'p95 s':>6} "
+          f"{'views/s':>7} {'CPU cores':>9} {'RSS MB start/peak/end':>22}")
+    for result in results:
+        seconds = result.seconds()
+        memory = result.memory_mb
+        print(f"  {result.server:<10} {result.scenario.label:<17} {len(seconds):>6} {len(result.errors):>6} "
+              f"{percentile(seconds, 50):>6.2f} {percentile(seconds, 95):>6.2f} "
+              f"{len(seconds) / max(result.wall_seconds, 1e-9):>7.1f} "
+              f"{result.server_cpu_seconds / max(result.wall_seconds, 1e-9):>9.2f} "
+              f"{memory.get('start', 0):>8.0f}/{memory.get('peak', memory.get('end', 0)):.0f}/{memory.get('end', 0):.0f}")
+    print("  per page, p50 / p95 s:")
+    pages = sorted({view.page for result in results for view in result.views if view.error is None})
+    print(f"  {'server':<10} {'sessions x think':<17} " + " ".join(f"{page[:12]:>12}" for page in pages))
+    for result in results:
+        cells = []
+        for page in pages:
+            seconds = result.seconds(page)
+            cells.append(f"{percentile(seconds, 50):.2f}/{percentile(seconds, 95):.2f}" if seconds else "-")
+        print(f"  {result.server:<10} {result.scenario.label:<17} " + " ".join(f"{cell:>12}" for cell in cells))
+    for result in results:
+        for view in result.errors[:10]:
+            print(f"    - {result.server} {result.scenario.label} {view.page}: {view.error}")
+    print(f"  {run_count if run_count is not None else '?'} runs in the artifacts folder; {cores} cores; "
+          f"load average now {os.getloadavg()[0]:.1f} (other work on the machine inflates every figure)")
+    for result in results:
+        if result.scenario.is_target:
+            verdict = "met" if result.meets_target else "NOT met"
+            print(f"  target {result.server} {result.scenario.label}: p95 <= {TARGET_P95_SECONDS:g} s, no errors: {verdict}")
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
     """The command line; bad values are refused with a message."""
-    parser = argparse.ArgumentParser(description="Many concurrent browser sessions against the real dashboard.")
-    parser.add_argument("--sessions", type=int, default=20, help="concurrent browser sessions (default 20)")
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long sessions keep starting actions (default 60)")
-    parser.add_argument("--artifacts-dir", help="runs folder to serve; the 12 bench runs are written into it "
-                        "first if it has none (default: a temporary folder of the 12 bench runs)")
-    parser.add_argument("--pages", nargs="+", default=list(DEFAULT_PAGES), choices=list(PAGE_CHECKS))
-    parser.add_argument("--upload-share", type=float, default=0.7,
-                        help="share of Classify visits that upload an image and wait for the answer (default 0.7)")
-    parser.add_argument("--think-seconds", type=float, default=0.5, help="mean pause between actions (default 0.5)")
-    parser.add_argument("--ramp-seconds", type=float, default=10.0, help="sessions start spread over this time (default 10)")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="longest wait for one page or answer before it counts as an error (default 300 s: a busy 2-core machine renders slowly)")
-    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
-                        help="let the sessions meet a cold server (default: visit every page once first, untimed)")
-    parser.add_argument("--verbose", action="store_true", help="print every action as it finishes")
+    parser = argparse.ArgumentParser(description="Many simulated users (Streamlit's protocol) against the dashboard.")
+    parser.add_argument("--scenarios", nargs="+", default=list(DEFAULT_SCENARIOS),
+                        help="SESSIONS:THINK_SECONDS each (default: 1:0 5:0 10:0 30:5)")
+    parser.add_argument("--sessions", type=int, help="shorthand for one scenario SESSIONS:--think-seconds")
+    parser.add_argument("--think-seconds", type=float, default=0.0, help="think time for --sessions (default 0)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long each scenario keeps starting views (default 30)")
+    parser.add_argument("--ramp-seconds", type=float, default=3.0, help="sessions start spread over this time (default 3)")
+    parser.add_argument("--pages", nargs="+", default=list(DEFAULT_PAGES))
+    parser.add_argument("--artifacts-dir", help="runs folder to serve; the 12 bench runs are written into it first "
+                        "if it has none (default: a temporary folder of the 12 bench runs)")
+    parser.add_argument("--url", help="measure a server already running here instead of starting one")
+    parser.add_argument("--server-pid", type=int, nargs="*", default=[],
+                        help="with --url: the server process ids whose CPU and memory to measure")
+    parser.add_argument("--baseline-checkout", help="another checkout of this repo (e.g. `git worktree add /tmp/old "
+                        "<commit>`): its dashboard runs the same scenarios right before this one's")
+    parser.add_argument("--soak", type=float, metavar="MINUTES", help="instead of the scenarios: sessions come and go "
+                        "for MINUTES; memory at start and end")
+    parser.add_argument("--soak-sessions", type=int, default=30)
+    parser.add_argument("--soak-think", type=float, default=5.0)
+    parser.add_argument("--check-browser", action="store_true",
+                        help="walk the pages in Chromium and with the client on the same server and compare")
+    parser.add_argument("--timeout", type=float, default=120.0, help="longest wait for one view (default 120 s)")
+    parser.add_argument("--verbose", action="store_true", help="print every view as it finishes")
     parser.add_argument("--seed", type=int, default=0)
     arguments = parser.parse_args(argv)
-    if arguments.sessions < 1 or arguments.seconds <= 0 or arguments.timeout <= 0:
-        parser.error("--sessions, --seconds and --timeout must be positive")
-    if not 0 <= arguments.upload_share <= 1:
-        parser.error("--upload-share must be between 0 and 1")
-    if arguments.think_seconds < 0 or arguments.ramp_seconds < 0:
-        parser.error("--think-seconds and --ramp-seconds must not be negative")
+    try:
+        if arguments.sessions is not None:
+            arguments.scenarios = [f"{arguments.sessions}:{arguments.think_seconds:g}"]
+        arguments.scenarios = [Scenario.parse(text) for text in arguments.scenarios]
+    except ValueError as error:
+        parser.error(str(error))
+    if arguments.seconds <= 0 or arguments.timeout <= 0 or arguments.ramp_seconds < 0:
+        parser.error("--seconds and --timeout must be positive, --ramp-seconds not negative")
+    if arguments.soak is not None and arguments.soak <= 0:
+        parser.error("--soak must be a positive number of minutes")
+    if arguments.url and arguments.baseline_checkout:
+        parser.error("--baseline-checkout starts its own servers; it cannot be used with --url")
+    unknown = sorted(set(arguments.pages) - set(DEFAULT_PAGES))
+    if unknown:
+        parser.error(f"unknown pages {unknown}; choose from {list(DEFAULT_PAGES)}")
     arguments.pages = tuple(arguments.pages)
     return arguments
 
 
+def bench_helpers():
+    """``bench/dashboard_server.py`` (it imports its neighbours as top-level modules, so bench/ goes on the path)."""
+    bench_folder = str(Path(__file__).resolve().parent)
+    if bench_folder not in sys.path:
+        sys.path.insert(0, bench_folder)
+    import dashboard_server
+
+    return dashboard_server
+
+
 def prepare_artifacts(folder: Path) -> int:
     """Make sure ``folder`` holds runs (writing the 12 bench runs if it has none); return how many it holds."""
-    from dashboard_server import make_bench_artifacts
+    make_bench_artifacts = bench_helpers().make_bench_artifacts
 
     runs = folder / "runs"
     if not runs.is_dir() or not any(runs.iterdir()):
@@ -459,30 +368,71 @@ def prepare_artifacts(folder: Path) -> int:
     return sum(1 for path in runs.iterdir() if path.is_dir())
 
 
+@contextlib.contextmanager
+def started_server(folder: Path, checkout: Path | None, log_folder: Path):
+    """Serve the dashboard of ``checkout`` (default: this one) on ``folder``; yield (base URL, [pid])."""
+    from dashboard.launch import serve_dashboard
+
+    cifar10_dir = bench_helpers().cifar10_dir
+
+    log_path = log_folder / f"streamlit-{'baseline' if checkout else 'server'}.log"
+    with serve_dashboard(folder, log_path, cifar10_dir=cifar10_dir(), checkout=checkout) as server:
+        yield server.base_url, [server.process.pid], log_path
+
+
+async def measure(base_url: str, server_ids: list[int], settings: argparse.Namespace, name: str) -> list[ScenarioResult]:
+    """Warm the server up, then run every scenario (or the soak) on it."""
+    warm = await warm_up(base_url, settings)
+    failed = [view for view in warm if view.error]
+    results = []
+    if failed:
+        warm_result = ScenarioResult(Scenario(1, 0), f"{name} warm-up", views=failed)
+        results.append(warm_result)
+    if settings.soak:
+        results.append(await soak(base_url, server_ids, settings))
+        return results
+    for scenario in settings.scenarios:
+        print(f"  {name}: {scenario.label} for {settings.seconds:.0f} s ...", flush=True)
+        results.append(await run_scenario(base_url, server_ids, scenario, settings, name))
+    return results
+
+
 def main(argv=None) -> int:
     """Run the load test; 0 when there was no error, 1 otherwise."""
     import tempfile
 
-    settings = parse_arguments(argv)
-    bench_folder = str(Path(__file__).resolve().parent)
-    if bench_folder not in sys.path:
-        sys.path.insert(0, bench_folder)  # run as `python bench/load.py` or imported as bench.load
-    from common import header
-    from dashboard_server import running_dashboard
-
+    from bench.common import header
     from dashboard.launch import server_tracebacks
 
-    header(f"many users: {settings.sessions} browser sessions x {settings.seconds:.0f} s, headless Chromium")
-    result = LoadResult()
+    settings = parse_arguments(argv)
+    header("a class at once: simulated sessions speaking Streamlit's protocol, measured at the server")
+    if settings.url:
+        results = asyncio.run(measure(settings.url, settings.server_pid, settings, "server"))
+        print_results(results, None)
+        return 1 if any(result.errors for result in results) else 0
+    results: list[ScenarioResult] = []
+    tracebacks: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as temporary:
-        folder = Path(settings.artifacts_dir or temporary).resolve()
+        folder = Path(settings.artifacts_dir or Path(temporary) / "artifacts").resolve()
         folder.mkdir(parents=True, exist_ok=True)
         run_count = prepare_artifacts(folder)
-        with running_dashboard(folder) as (base_url, process):
-            asyncio.run(drive_sessions(base_url, settings, process.pid, result))
-            result.server_tracebacks = server_tracebacks(process.server_log)
-    print_report(result, settings, run_count)
-    return 1 if result.error_count else 0
+        if settings.check_browser:
+            from bench.browser_check import compare_walks
+
+            CHROMIUM = bench_helpers().CHROMIUM
+            with started_server(folder, None, Path(temporary)) as (base_url, _, _):
+                problems = compare_walks(base_url, list(settings.pages), CHROMIUM)
+            print("  the client matches Chromium" if not problems else "\n".join(f"  - {p}" for p in problems))
+            return 1 if problems else 0
+        checkouts = ([("baseline", Path(settings.baseline_checkout).resolve())] if settings.baseline_checkout else [])
+        for name, checkout in [*checkouts, ("this", None)]:
+            with started_server(folder, checkout, Path(temporary)) as (base_url, server_ids, log_path):
+                results += asyncio.run(measure(base_url, server_ids, settings, name))
+                tracebacks += [f"{name}: {line}" for line in server_tracebacks(log_path)]
+    print_results(results, run_count)
+    for line in tracebacks[:10]:
+        print(f"    - server log: {line}")
+    return 1 if tracebacks or any(result.errors for result in results) else 0
 
 
 if __name__ == "__main__":

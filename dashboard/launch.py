@@ -36,9 +36,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def streamlit_command(port: int, address: str | None = None) -> list[str]:
-    """The command that serves the dashboard on ``port`` (``address`` defaults to .streamlit/config.toml's)."""
-    command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--server.port", str(port),
+def streamlit_command(port: int, address: str | None = None, app: Path = DASHBOARD_APP) -> list[str]:
+    """The command that serves the dashboard ``app`` on ``port`` (``address`` defaults to .streamlit/config.toml's)."""
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     return command + (["--server.address", address] if address else [])
 
@@ -88,19 +88,23 @@ class DashboardServer:
 @contextlib.contextmanager
 def serve_dashboard(artifacts_dir: str | os.PathLike, log_path: str | os.PathLike,
                     cifar10_dir: str | os.PathLike | None = None,
-                    start_timeout: float = START_TIMEOUT_SECONDS) -> Iterator[DashboardServer]:
+                    start_timeout: float = START_TIMEOUT_SECONDS,
+                    checkout: str | os.PathLike | None = None) -> Iterator[DashboardServer]:
     """Serve the dashboard over ``artifacts_dir`` on a free loopback port until the block ends.
 
     ``cifar10_dir`` sets ``CIFAR10_DIR`` for the server (else the caller's
     environment stands). The server's stdout and stderr go to ``log_path``.
+    ``checkout`` serves another checkout's dashboard (a benchmark's baseline) instead of this one.
     """
+    root = Path(checkout).resolve() if checkout else REPO_ROOT
     port = free_port()
     environment = {**os.environ, "ARTIFACTS_DIR": str(Path(artifacts_dir).resolve()), "TF_CPP_MIN_LOG_LEVEL": "2"}
     if cifar10_dir is not None:
         environment["CIFAR10_DIR"] = str(cifar10_dir)
     log_path = Path(log_path)
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(streamlit_command(port, "127.0.0.1"), cwd=REPO_ROOT, env=environment,
+        process = subprocess.Popen(streamlit_command(port, "127.0.0.1", root / "dashboard" / "app.py"), cwd=root,
+                                   env=environment,
                                    stdout=log, stderr=subprocess.STDOUT)
     server = DashboardServer(f"http://127.0.0.1:{port}", process, log_path)
     try:

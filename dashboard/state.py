@@ -8,6 +8,10 @@ mutated); data in ``st.cache_data``.
 
 from __future__ import annotations
 
+import functools
+import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from analysis.figures import run_colors
 from analysis.leaderboard import default_focus_run, selectable_runs
 from analysis.loading import folder_signature
 from runstore import BrokenRun, RunInfo, list_runs, read_history, read_predictions, resolve_artifacts_dir
+from runstore.layout import ARTIFACTS_ENV, runs_root
 from training.data import CLASS_NAMES, DataError, load_test_set
 
 # Session keys; the two run keys are also URL query parameters, so a link reproduces the view.
@@ -45,20 +50,109 @@ Runs are read from `ARTIFACTS_DIR` (now `{artifacts}`); set it before
 
 def artifacts_dir() -> Path:
     """The artifacts folder this server reads (``$ARTIFACTS_DIR`` or the repo's ``artifacts/``)."""
+    return _resolved_artifacts_dir(os.environ.get(ARTIFACTS_ENV, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved_artifacts_dir(from_env: str) -> Path:
+    # Resolving follows symlinks (a realpath, several syscalls): once per value, not on every view.
     return resolve_artifacts_dir()
 
 
-# ttl: a trainer killed mid-run changes no file; re-checking its process every
-# few seconds is what turns "running" into "interrupted".
-@st.cache_data(max_entries=8, ttl=15, show_spinner=False)
-def _cached_runs(folder: str, signature: tuple) -> list[RunInfo]:
-    return list_runs(folder)
+@dataclass(frozen=True)
+class RunsSnapshot:
+    """The runs folder as every session sees it, computed once per change of the folder.
+
+    Shared by all sessions of the process and never mutated: pages read it, none writes to it.
+    """
+
+    folder: Path
+    signature: tuple
+    runs: list[RunInfo]
+    by_id: dict[str, RunInfo]
+    selectable: list[str]
+    default_focus: str | None
+    default_compare: list[str]
+    colors: dict[str, str]
+    broken: int
+    taken_at: float
+
+
+def build_snapshot(folder: Path, signature: tuple, now: float) -> RunsSnapshot:
+    """Read every run of ``folder`` and derive what the sidebar and the pages share."""
+    runs = list_runs(folder)
+    by_id = {info.run_id: info for info in runs}
+    selectable = selectable_runs(runs)
+    default_compare = [run_id for run_id in selectable
+                       if by_id[run_id].status in ("complete", "running", "interrupted")][:MAX_DEFAULT_COMPARE]
+    return RunsSnapshot(folder, signature, runs, by_id, selectable, default_focus_run(runs), default_compare,
+                        run_colors([info.run_id for info in runs]), sum(info.is_broken for info in runs), now)
+
+
+class SharedRuns:
+    """Process-wide, per-folder snapshots of the runs, refreshed when the folder changes.
+
+    Change detection is cheap: the runs folder's own mtime (a run appeared or went)
+    is checked on every call; the per-run file stats (``folder_signature``) on every
+    call while they cost under ``STAT_BUDGET_SECONDS``, else (hundreds of runs) at
+    most every ``RECHECK_SECONDS``. A snapshot older than ``REREAD_SECONDS`` is
+    re-read anyway: a trainer killed mid-run changes no file, and re-checking its
+    process is what turns "running" into "interrupted".
+    """
+
+    STAT_BUDGET_SECONDS = 0.005
+    RECHECK_SECONDS = 1.0
+    REREAD_SECONDS = 15.0
+    MAX_FOLDERS = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshots: dict[Path, RunsSnapshot] = {}
+        self._checked: dict[Path, tuple[float, float, float]] = {}  # folder -> (checked at, runs-folder mtime, stat cost)
+
+    def get(self, folder: Path, now: float | None = None) -> RunsSnapshot:
+        """The current snapshot of ``folder``, re-read only when something changed."""
+        now = time.monotonic() if now is None else now
+        runs_mtime = _mtime_or_zero(runs_root(folder))
+        with self._lock:
+            cached = self._snapshots.get(folder)
+            checked_at, checked_mtime, stat_cost = self._checked.get(folder, (0.0, -1.0, 0.0))
+            if (cached is not None and runs_mtime == checked_mtime and now - cached.taken_at < self.REREAD_SECONDS
+                    and stat_cost > self.STAT_BUDGET_SECONDS and now - checked_at < self.RECHECK_SECONDS):
+                return cached
+        started = time.perf_counter()
+        signature = folder_signature(folder)
+        stat_cost = time.perf_counter() - started
+        if cached is None or signature != cached.signature or now - cached.taken_at >= self.REREAD_SECONDS:
+            cached = build_snapshot(folder, signature, now)
+        with self._lock:
+            self._snapshots[folder] = cached
+            self._checked[folder] = (now, runs_mtime, stat_cost)
+            # Bounded: a process serves one folder; tests and benchmarks may pass through a few.
+            for stale in list(self._snapshots)[:-self.MAX_FOLDERS]:
+                self._snapshots.pop(stale, None)
+                self._checked.pop(stale, None)
+        return cached
+
+
+def _mtime_or_zero(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+SHARED_RUNS = SharedRuns()
+
+
+def snapshot() -> RunsSnapshot:
+    """The runs and what every page derives from them, shared by all sessions (re-read when a file changes)."""
+    return SHARED_RUNS.get(artifacts_dir())
 
 
 def all_runs() -> list[RunInfo]:
-    """Every run folder, broken ones included, newest first (cached until a file changes)."""
-    folder = artifacts_dir()
-    return _cached_runs(str(folder), folder_signature(folder))
+    """Every run folder, broken ones included, newest first (re-read when a file changes)."""
+    return snapshot().runs
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
@@ -98,8 +192,6 @@ def _cached_test_set(data_folder_hint: str) -> tuple[np.ndarray, np.ndarray] | s
 
 def test_set() -> tuple[np.ndarray, np.ndarray] | str:
     """The test images and labels, or a sentence saying why they are unavailable."""
-    import os
-
     return _cached_test_set(os.environ.get("CIFAR10_DIR", ""))
 
 
@@ -170,37 +262,33 @@ def context() -> Context:
 
     Every page calls this first.
     """
-    runs = all_runs()
-    by_id = {info.run_id: info for info in runs}
-    selectable = selectable_runs(runs)
-    compared = [run_id for run_id in st.session_state.get(COMPARE_KEY, []) or [] if run_id in by_id]
+    shared = snapshot()
+    compared = [run_id for run_id in st.session_state.get(COMPARE_KEY, []) or [] if run_id in shared.by_id]
     focus = st.session_state.get(FOCUS_KEY)
-    if focus not in selectable:
-        focus = default_focus_run(runs)
-    return Context(runs, by_id, selectable, compared, focus, run_colors([info.run_id for info in runs]))
+    if focus not in shared.selectable:
+        focus = shared.default_focus
+    return Context(shared.runs, shared.by_id, shared.selectable, compared, focus, shared.colors)
 
 
 def render_sidebar() -> None:
     """The run picker shared by all pages: runs to compare and one focus run."""
-    runs = all_runs()
-    selectable = selectable_runs(runs)
-    by_id = {info.run_id: info for info in runs}
+    shared = snapshot()
+    selectable = shared.selectable
     with st.sidebar:
-        st.caption(f"Artifacts: `{artifacts_dir()}`")
+        st.caption(f"Artifacts: `{shared.folder}`")
         if not selectable:
             st.info("No runs to pick yet.")
             return
-        default_compare = [run_id for run_id in selectable if by_id[run_id].status in ("complete", "running", "interrupted")]
         st.multiselect(
             "Runs to compare",
             options=selectable,
-            default=default_compare[:MAX_DEFAULT_COMPARE],
+            default=shared.default_compare,
             # Only the id: the sidebar is narrow, and the URL carries the formatted value.
             key=COMPARE_KEY,
             bind="query-params",
             help="Curves overlay these runs; Classify can ask all of them. Also set by ticking rows on the Overview.",
         )
-        focus_default = default_focus_run(runs)
+        focus_default = shared.default_focus
         st.selectbox(
             "Focus run",
             options=selectable,
@@ -211,9 +299,8 @@ def render_sidebar() -> None:
             bind="query-params",
             help="The one run that Confusion, Misclassified and the model card show.",
         )
-        broken = sum(info.is_broken for info in runs)
-        if broken:
-            st.caption(f"{broken} broken run(s) are listed on the Overview with the reason.")
+        if shared.broken:
+            st.caption(f"{shared.broken} broken run(s) are listed on the Overview with the reason.")
 
 
 def require_runs(ctx: Context) -> None:

@@ -1,112 +1,164 @@
-"""The pure parts of bench/load.py: statistics, error detection, generated uploads, page choice, arguments.
+"""The load benchmark's client (bench/protocol_client.py) against a tiny real dashboard, and bench/load.py's parts.
 
-The load run itself needs a server and Chromium and lives in bench/ (see docs/security.md, "Load test").
+The fixture app is a real ``streamlit run`` server with a handful of views built
+with ``st.navigation`` like the lab's frame: a plain page, a page with images, a
+page that raises. The client must run exactly the pages it asks for, fetch the
+images, and report the exception as an error.
 """
 
-import io
+import argparse
+import asyncio
 import math
 import random
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
-from PIL import Image
 
-from bench.load import (
-    PAGE_CHECKS,
-    CpuMeter,
-    Outcome,
-    choose_next_page,
-    latency_rows,
-    make_upload_images,
-    parse_arguments,
-    percentile,
-    problems_on_page,
-)
-from serving.uploads import decode_image
+from bench.load import CpuMeter, Scenario, ScenarioResult, choose_next_page, parse_arguments, percentile, run_scenario
+from bench.protocol_client import ProtocolSession, View, websocket_url
+from dashboard.launch import serve_dashboard
+
+FIXTURE_PAGES = {
+    "app.py": """
+        import streamlit as st
+        pages = [st.Page("views/home.py", title="Home", url_path="home", default=True),
+                 st.Page("views/home.py", title="Home", url_path="start", visibility="hidden"),
+                 st.Page("views/gallery.py", title="Gallery", url_path="gallery"),
+                 st.Page("views/table.py", title="Table", url_path="table"),
+                 st.Page("views/broken.py", title="Broken", url_path="broken")]
+        with st.sidebar:
+            st.selectbox("Focus", ["a", "b"], key="focus")
+        st.navigation(pages).run()
+        """,
+    "views/home.py": """
+        import streamlit as st
+        st.title("Home")
+        """,
+    "views/gallery.py": """
+        import numpy as np
+        import streamlit as st
+        st.title("Gallery")
+        rng = np.random.default_rng(0)
+        st.image([rng.integers(0, 255, (32, 32, 3), dtype=np.uint8) for _ in range(3)], width=64)
+        """,
+    "views/table.py": """
+        import pandas as pd
+        import streamlit as st
+        st.title("Table")
+        st.dataframe(pd.DataFrame({"run": ["a", "b"], "accuracy": [0.5, 0.6]}))
+        """,
+    "views/broken.py": """
+        import streamlit as st
+        st.title("Broken")
+        raise ValueError("this page is broken on purpose")
+        """,
+}
 
 
-def page_state(**changes) -> dict:
-    """A probe result for a cleanly rendered page, with ``changes`` applied."""
-    state = {"script": "notRunning", "connection": "CONNECTED", "titled": True, "content": True, "skeletons": 0,
-             "uploadShown": True, "answered": False, "exceptions": [], "errors": [], "text": "Leaderboard\nRuns 12"}
-    state.update(changes)
-    return state
+@pytest.fixture(scope="module")
+def fixture_server(tmp_path_factory):
+    """A real Streamlit server on the fixture app; yields its base URL and process id."""
+    root = tmp_path_factory.mktemp("tiny-dashboard")
+    for name, source in FIXTURE_PAGES.items():
+        path = root / "dashboard" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    with serve_dashboard(root / "artifacts", root / "streamlit.log", checkout=root) as server:
+        yield server.base_url, server.process.pid
+
+
+def walk(base_url: str, pages: list[str]) -> tuple[list[View], ProtocolSession]:
+    async def visit_all():
+        session = ProtocolSession(base_url, timeout=60)
+        await session.open()
+        try:
+            return [await session.visit(page) for page in pages], session
+        finally:
+            await session.close()
+
+    return asyncio.run(visit_all())
+
+
+def test_the_client_runs_the_pages_it_asks_for_and_fetches_their_images(fixture_server):
+    base_url, _ = fixture_server
+    views, session = walk(base_url, ["gallery", "table", "", "start", "gallery"])
+    assert [view.error for view in views] == [None] * 5
+    assert all(view.ran_expected_page for view in views)
+    # Each page ran its own script; the hidden alias (/start) clicks as its visible twin, the default page ("").
+    assert len({view.ran_page_hash for view in views[:3]}) == 3
+    assert views[3].ran_page_hash == views[2].ran_page_hash
+    gallery = views[0]
+    assert len(gallery.media_urls) == 3 and gallery.media_bytes > 0
+    assert views[4].media_bytes == 0  # the browser cache: already fetched by this tab
+    assert set(session.page_hashes) >= {"", "start", "gallery", "table", "broken"}
+
+
+def test_a_page_that_raises_is_an_error_and_an_unknown_page_too(fixture_server):
+    base_url, _ = fixture_server
+    views, _ = walk(base_url, ["", "broken", "no-such-page"])
+    assert views[0].error is None
+    assert "exception shown: ValueError" in views[1].error and "on purpose" in views[1].error
+    assert views[2].error is not None
+
+
+def test_a_scenario_against_the_fixture_server_counts_views_cpu_and_memory(fixture_server):
+    base_url, process_id = fixture_server
+    settings = argparse.Namespace(pages=("", "gallery", "table"), seed=1, timeout=60.0, ramp_seconds=0.2,
+                                  seconds=2.0, verbose=False)
+    result = asyncio.run(run_scenario(base_url, [process_id], Scenario(2, 0.0), settings))
+    assert len(result.views) >= 4 and not result.errors
+    assert {view.page for view in result.views} <= {"", "gallery", "table"}
+    assert result.server_cpu_seconds > 0 and result.memory_mb["peak"] > 10
+
+
+def test_scenarios_parse_and_refuse_bad_text():
+    assert Scenario.parse("30:5") == Scenario(30, 5.0)
+    assert Scenario.parse("10:0").is_target and not Scenario.parse("5:0").is_target
+    for bad in ("30", "a:b", "0:1", "3:-1"):
+        with pytest.raises(ValueError, match="scenario"):
+            Scenario.parse(bad)
+
+
+def test_target_needs_p95_under_two_seconds_and_no_error():
+    fast = ScenarioResult(Scenario(10, 0.0), views=[View("home", seconds=0.5) for _ in range(20)])
+    assert fast.meets_target
+    slow = ScenarioResult(Scenario(10, 0.0), views=[View("home", seconds=3.0) for _ in range(20)])
+    assert not slow.meets_target
+    failed = ScenarioResult(Scenario(10, 0.0), views=[*fast.views, View("home", error="boom")])
+    assert not failed.meets_target
 
 
 def test_percentile_interpolates_and_handles_no_values():
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
-    assert percentile([10.0], 95) == 10.0
     assert math.isnan(percentile([], 50))
     with pytest.raises(ValueError, match="between 0 and 100"):
         percentile([1.0], 101)
 
 
-def test_latency_rows_count_errors_apart_and_time_only_successes():
-    outcomes = [
-        Outcome("page:curves", 1.0), Outcome("page:curves", 3.0), Outcome("page:curves", 99.0, error="timeout"),
-        Outcome("classify", 2.0), Outcome("page:overview", 5.0),
-    ]
-    rows = {row[0]: row for row in latency_rows(outcomes)}
-    assert list(rows) == ["page:curves", "page:overview", "classify", "all"]
-    kind, done, errors, median, p95, slowest = rows["page:curves"]
-    assert (done, errors, median, slowest) == (2, 1, 2.0, 3.0)
-    assert p95 == pytest.approx(2.9)
-    assert rows["all"][1:3] == (4, 1)
-    assert rows["all"][5] == 5.0  # the failed 99 s wait is an error, not a latency
-
-
-def test_a_clean_page_has_no_problem():
-    assert problems_on_page(page_state()) is None
-
-
-@pytest.mark.parametrize(
-    ("changes", "expected"),
-    [
-        ({"exceptions": ["ValueError: boom\nmore"]}, "exception shown: ValueError: boom more"),
-        ({"errors": ["Run **x** was not used: changed"]}, "error box shown: Run **x** was not used"),
-        ({"connection": "DISCONNECTED_FOREVER"}, "lost its connection"),
-        ({"text": "Test images are not available here."}, "page says 'are not available'"),
-        ({"text": "Traceback (most recent call last)"}, "page says 'Traceback'"),
-    ],
-)
-def test_what_a_user_would_see_go_wrong_is_reported(changes, expected):
-    assert expected in problems_on_page(page_state(**changes))
-
-
-def test_generated_uploads_are_real_images_the_server_accepts():
-    uploads = make_upload_images(4, seed=3)
-    assert [extension for extension, _, _ in uploads] == ["png", "jpg", "png", "jpg"]
-    assert [mime for _, mime, _ in uploads] == ["image/png", "image/jpeg", "image/png", "image/jpeg"]
-    for extension, _, data in uploads:
-        with Image.open(io.BytesIO(data)) as image:
-            assert image.format == {"png": "PNG", "jpg": "JPEG"}[extension]
-            assert 48 <= min(image.size) and max(image.size) < 900
-        assert decode_image(data).mode == "RGB"
-    assert make_upload_images(4, seed=3) == uploads  # seeded: the same files every run
-    with pytest.raises(ValueError, match="at least 1"):
-        make_upload_images(0, seed=0)
-
-
 def test_next_page_is_always_another_page_from_the_list():
     rng = random.Random(0)
-    pages = ("overview", "curves", "classify")
-    visited = [choose_next_page(rng, "curves", pages) for _ in range(50)]
+    visited = [choose_next_page(rng, "curves", ("overview", "curves", "classify")) for _ in range(50)]
     assert set(visited) == {"overview", "classify"}
-    assert choose_next_page(rng, "overview", ("overview",)) == "overview"
     with pytest.raises(ValueError, match="must not be empty"):
         choose_next_page(rng, None, ())
 
 
-def test_arguments_default_to_the_issue_and_refuse_bad_values(capsys):
-    settings = parse_arguments([])
-    assert (settings.sessions, settings.seconds, settings.warm_up) == (20, 60.0, True)
-    assert set(settings.pages) <= set(PAGE_CHECKS) and "classify" in settings.pages
-    for bad in (["--sessions", "0"], ["--upload-share", "1.5"], ["--think-seconds", "-1"]):
+def test_arguments_refuse_bad_values(capsys):
+    settings = parse_arguments(["--sessions", "7", "--think-seconds", "2"])
+    assert settings.scenarios == [Scenario(7, 2.0)]
+    assert parse_arguments([]).scenarios[-1] == Scenario(30, 5.0)
+    for bad in (["--scenarios", "x"], ["--seconds", "0"], ["--pages", "nowhere"], ["--soak", "-1"]):
         with pytest.raises(SystemExit):
             parse_arguments(bad)
-    assert "must" in capsys.readouterr().err
+    assert "scenario" in capsys.readouterr().err
+
+
+def test_websocket_url_follows_the_scheme():
+    assert websocket_url("http://127.0.0.1:8501") == "ws://127.0.0.1:8501/_stcore/stream"
+    assert websocket_url("https://lab.example/app/") == "wss://lab.example/app/_stcore/stream"
 
 
 def test_cpu_meter_keeps_the_work_of_a_process_that_exited():
@@ -122,4 +174,4 @@ def test_cpu_meter_keeps_the_work_of_a_process_that_exited():
         worker.communicate(b"")
     used = meter.sample({worker.pid})
     assert used >= 0.25
-    assert meter.sample({worker.pid, 2**22 + 12345}) == used  # gone and unknown processes change nothing
+    assert meter.sample({worker.pid, 2**22 + 12345}) == used
