@@ -277,3 +277,28 @@ def _unidentified_message(data: bytes) -> str:
     if len(data) >= 3 and data[0] == 0x0A and data[1] in (0, 2, 3, 4, 5) and data[2] == 1:
         return _not_accepted_message("a PCX image")
     return f"This file is not an image in an accepted format ({ACCEPTED_FORMATS_TEXT}). Choose an image file."
+
+
+# Side of the box the Classify page shows an uploaded image in, in pixels.
+PREVIEW_BOX = 160
+
+
+def preview_image(image, box: int = PREVIEW_BOX) -> Image.Image:
+    """``image`` (PIL or uint8 array) fitted inside a ``box`` x ``box`` square for display, never 0 pixels high or wide.
+
+    Browsers (and Streamlit's own resize) would shrink a 4000 x 10 strip to
+    160 x 0.4 pixels, which is no image at all; here each side keeps at least one
+    pixel. Small images (CIFAR-10's 32 x 32) are enlarged by repeating pixels,
+    so they stay sharp instead of blurring.
+    """
+    if box < 1:
+        raise ValueError(f"box must be at least 1 pixel, got {box}")
+    picture = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    width, height = picture.size
+    longest = max(width, height)
+    if longest * 2 <= box:
+        factor = box // longest
+        return picture.resize((width * factor, height * factor), Image.Resampling.NEAREST)
+    scale = min(1.0, box / longest)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return picture if size == picture.size else picture.resize(size, Image.Resampling.LANCZOS)

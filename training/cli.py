@@ -1,4 +1,4 @@
-"""Command line: ``python -m training models | suites | run | suite | evaluate``.
+"""Command line: ``python -m training models | suites | run | suite | evaluate | import``.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     python -m training run --model vgg16_transfer --weights none --run-id vgg-try
     python -m training suite demo --dry-run
     python -m training evaluate simple_cnn-20260101-120000
+    python -m training import notebook.keras --name my-notebook --preprocessing unit --history training_log.csv
 
 Bad values exit with status 2 and a message listing what is valid; failures
 while training exit with status 1 and a sentence saying what to do.
@@ -121,7 +122,47 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run", help="run id or run folder")
     evaluate.add_argument("--artifacts-dir", help="where run folders are (default: $ARTIFACTS_DIR or ./artifacts)")
     evaluate.add_argument("--data-dir", help="cifar-10-batches-py folder (default: the run's, $CIFAR10_DIR or Keras' cache)")
+    _add_import_command(commands)
     return parser
+
+
+def _add_import_command(commands) -> None:
+    """``import``: bring a model trained elsewhere into the lab (see ``training.importer``)."""
+    from training.preprocessing import PREPROCESSING_MODES  # NumPy only
+
+    command = commands.add_parser(
+        "import", help="import a .keras or .h5 model trained elsewhere as a run",
+        description="Load a whole-model .keras or .h5 file in Keras safe mode, evaluate it on the CIFAR-10 test set "
+                    "and write a complete run folder. Files with Lambda layers or custom code are refused.",
+    )
+    command.add_argument("model_file", metavar="MODEL_FILE", help="the .keras or .h5 file saved with model.save(...)")
+    command.add_argument("--name", required=True, help="run id for the imported model (letters, digits, '.', '_', '-')")
+    command.add_argument("--preprocessing", required=True, choices=PREPROCESSING_MODES,
+                         help="what the model expects: raw (0-255, it scales itself), unit (/255), tf (-1..1), caffe, torch")
+    command.add_argument("--history", help="a keras.callbacks.CSVLogger file or a TensorBoard log folder, for the curves")
+    command.add_argument("--config", type=_json_object, help='hyperparameters to show on the Overview, as JSON: \'{"epochs": 10}\'')
+    command.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
+    command.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
+
+
+def _json_object(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error.msg}); quote it like '{{\"epochs\": 10}}'") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError('must be a JSON object such as {"epochs": 10}')
+    return value
+
+
+def _import(arguments: argparse.Namespace) -> None:
+    from training.importer import import_model  # imports Keras only when the model is loaded
+
+    folder = import_model(arguments.model_file, arguments.name, arguments.preprocessing, history=arguments.history,
+                          artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir, config=arguments.config)
+    print(folder)
 
 
 def _list_models() -> None:
@@ -208,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             from training.evaluate import evaluate_run
 
             evaluate_run(arguments.run, arguments.artifacts_dir, arguments.data_dir)
+        elif arguments.command == "import":
+            _import(arguments)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR

@@ -20,7 +20,7 @@ if not ctx.complete:
 # serving imports Pillow and, when a model loads, Keras; imported here so the other pages never pay for it.
 from serving.models import ModelRefused, model_input_size  # noqa: E402
 from serving.predict import to_model_input, top_k  # noqa: E402
-from serving.uploads import ALLOWED_EXTENSIONS, ImageRejected, decode_image  # noqa: E402
+from serving.uploads import ALLOWED_EXTENSIONS, ImageRejected, decode_image, preview_image  # noqa: E402
 
 left, right = st.columns(2)
 source = left.radio("Image", ["Upload images", "Random test image"], horizontal=True, key="classify_source")
@@ -86,8 +86,8 @@ for image_number, (name, image, true_class) in enumerate(images):
     run_ids = list(probs_by_run)
     original, summary = st.columns([1, 4], vertical_alignment="center")
     with original:
-        shown = np.asarray(image)
-        st.image(upscale_nearest(shown, 5) if max(shown.shape[:2]) <= 64 else image, caption="as given", width=160)
+        # Fitted by serving: a 4000x10 strip shrunk by Streamlit itself would be 0 pixels high and crash.
+        st.image(preview_image(image), caption="as given")
     with summary:
         if len(run_ids) > 1:
             table = answers_table({run_id: probs_by_run[run_id][image_number] for run_id in run_ids}, CLASSES)
