@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 from serving.gradcam import find_target_layer_path, gradcam_heatmap, jet_colours, overlay
 
-keras = pytest.importorskip("keras")
 
 PATCH = 8
 
@@ -173,8 +173,9 @@ def test_jet_colours_run_from_blue_through_green_to_red():
     ],
 )
 def test_the_labs_own_architectures_target_their_last_convolution(name, input_size, expected_path):
-    models = pytest.importorskip("training.models")
-    model = models.build_model(name, weights="none")
+    from training.models import build_model
+
+    model = build_model(name, weights="none")
     assert [layer.name for layer in find_target_layer_path(model)] == expected_path
     image = np.random.default_rng(0).uniform(0, 255, (input_size, input_size, 3)).astype(np.float32)
     heatmap = gradcam_heatmap(model, image, class_index=3)
