@@ -20,7 +20,7 @@ $(VENV)/.installed: requirements.txt
 # Serves the dashboard at once while the demo suite trains in the background, so
 # the first live curve appears within a minute. Runs already complete are skipped.
 demo: setup
-	$(PY) -m training.demo --suite $(SUITE) --port $(PORT)
+	$(PY) -m lab_demo --suite $(SUITE) --port $(PORT)
 
 serve: setup
 	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)

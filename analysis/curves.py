@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from runstore import rules
+
 METRICS = ("accuracy", "loss")
 
 
@@ -46,14 +48,8 @@ class CurveEvents:
 
 
 def learning_rate_drops(history: pd.DataFrame) -> tuple[int, ...]:
-    """Epochs whose learning rate is lower than the previous epoch's (from ``history.csv``)."""
-    if "learning_rate" not in history.columns or len(history) < 2:
-        return ()
-    rates = history["learning_rate"].to_numpy(dtype=np.float64)
-    epochs = history["epoch"].to_numpy()
-    # A relative tolerance ignores float noise from schedules that barely change the rate.
-    dropped = rates[1:] < rates[:-1] * (1 - 1e-6)
-    return tuple(int(epoch) for epoch in epochs[1:][dropped])
+    """Epochs whose learning rate is lower than the previous epoch's (``runstore.rules``, from ``history.csv``)."""
+    return tuple(rules.learning_rate_drops(history.to_dict("records")))
 
 
 def curve_events(record: dict, history: pd.DataFrame) -> CurveEvents:
@@ -62,11 +58,13 @@ def curve_events(record: dict, history: pd.DataFrame) -> CurveEvents:
     A smooth schedule (cosine, one-cycle) lowers the rate every epoch; marking
     all of those would bury the curve, so more than five drops from the history
     are shown as none. ``run.json``'s ``lr_drop_epochs`` (written by the
-    ReduceLROnPlateau or step callbacks) is always used as given.
+    ReduceLROnPlateau or step callbacks) is always used as given. A live run
+    has no best epoch in ``run.json`` yet; the history gives it by the same
+    rule the trainer uses (``runstore.rules.best_epoch``).
     """
     best = record.get("best_epoch")
-    if best is None and "val_accuracy" in history.columns and history["val_accuracy"].notna().any():
-        best = int(history.loc[history["val_accuracy"].idxmax(), "epoch"])
+    if best is None:
+        best = rules.best_epoch(history.to_dict("records"))
     drops = tuple(int(epoch) for epoch in record.get("lr_drop_epochs") or ())
     if not drops:
         from_history = learning_rate_drops(history)

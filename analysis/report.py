@@ -40,7 +40,7 @@ from analysis.leaderboard import leaderboard_frame
 from analysis.metrics import confusion_matrix, most_confused_pairs, per_class_metrics, row_percentages
 from analysis.stats import accuracy_interval, compare_runs
 from runstore.reader import RunInfo
-from training.data import CLASS_NAMES
+from runstore.cifar import CLASS_NAMES
 
 DEFAULT_TITLE = "CIFAR-10 model comparison"
 CONFUSED_PAIRS_PER_RUN = 3

@@ -21,10 +21,10 @@ import streamlit as st
 
 from analysis.figures import run_colors
 from analysis.leaderboard import default_focus_run, selectable_runs
-from analysis.loading import folder_signature
-from runstore import BrokenRun, RunInfo, list_runs, read_history, read_predictions, resolve_artifacts_dir
+from runstore import BrokenRun, RunInfo, folder_signature, list_runs, read_history, read_predictions, resolve_artifacts_dir
+from runstore.cifar import CLASS_NAMES, DataError, load_test_set
 from runstore.layout import ARTIFACTS_ENV, runs_root
-from training.data import CLASS_NAMES, DataError, load_test_set
+from runstore.preprocessing import run_preprocessing
 
 # Session keys; the two run keys are also URL query parameters, so a link reproduces the view.
 COMPARE_KEY = "runs"
@@ -213,19 +213,20 @@ def model(info: RunInfo):
 
 
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def _cached_probs(folder: str, run_id: str, key: tuple, batch: np.ndarray) -> np.ndarray:
+def _cached_probs(folder: str, run_id: str, key: tuple, batch: np.ndarray, preprocessing: str) -> np.ndarray:
     from serving.predict import predict_probs
 
-    return predict_probs(_cached_model(folder, run_id, key), batch)
+    return predict_probs(_cached_model(folder, run_id, key), batch, preprocessing=preprocessing)
 
 
 def classify(info: RunInfo, batch: np.ndarray) -> np.ndarray:
     """Probabilities of the run's model for ``batch``, remembered per run and input.
 
     Changing another widget reruns the page; this keeps those reruns from
-    running the models again on images they already answered.
+    running the models again on images they already answered. The run's
+    recorded preprocessing is applied before its model sees ``batch``.
     """
-    return _cached_probs(str(artifacts_dir()), info.run_id, info.mtime_key, batch)
+    return _cached_probs(str(artifacts_dir()), info.run_id, info.mtime_key, batch, run_preprocessing(info.record or {}))
 
 
 @dataclass

@@ -20,17 +20,35 @@ from runstore.layout import (
     run_dir,
     runs_root,
 )
-from runstore.reader import (
-    BrokenRun,
-    RunInfo,
-    list_runs,
-    read_history,
-    read_predictions,
-    read_run_record,
-)
+from runstore.cifar import CLASS_NAMES, NUM_CLASSES
+from runstore.errors import BrokenRun
+from runstore.history import format_history, read_history, read_history_rows, write_history_rows
+from runstore.predictions import read_predictions, write_predictions
+from runstore.preprocessing import PREPROCESSING_MODES, apply_preprocessing, run_preprocessing
+from runstore.reader import RunInfo, list_runs, read_run_record
+from runstore.record import RunRecord
+from runstore.rules import best_epoch, learning_rate_drops
+from runstore.signature import folder_signature, run_signature
+from runstore.status import folder_status, run_status
 
 __all__ = [
     "ARTIFACTS_ENV",
+    "CLASS_NAMES",
+    "NUM_CLASSES",
+    "PREPROCESSING_MODES",
+    "RunRecord",
+    "apply_preprocessing",
+    "best_epoch",
+    "folder_signature",
+    "folder_status",
+    "format_history",
+    "learning_rate_drops",
+    "read_history_rows",
+    "run_preprocessing",
+    "run_signature",
+    "run_status",
+    "write_history_rows",
+    "write_predictions",
     "BACKUP_DIR",
     "HISTORY_FILE",
     "MODEL_FILE",

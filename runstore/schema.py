@@ -8,13 +8,12 @@ directly. ``epochs_run`` is a count. The dashboard shows epochs 1-based.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from runstore.layout import SCHEMA_VERSION
+from runstore.preprocessing import PREPROCESSING_MODES
+from runstore.status import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
 
-STATUS_RUNNING = "running"
-STATUS_COMPLETE = "complete"
-STATUS_FAILED = "failed"
 STATUSES = (STATUS_RUNNING, STATUS_COMPLETE, STATUS_FAILED)
 
 NUMBER = (int, float)
@@ -65,7 +64,8 @@ COMPLETE_FIELDS = (
 # Optional fields writers may add; readers must tolerate their absence.
 OPTIONAL_FIELDS = (
     "description",      # registry one-liner at the time of training
-    "input_size",       # side of the square model input in pixels
+    "input_size",       # side of the square model input in pixels (else read from the model)
+    "preprocessing",    # how a reader prepares pixels for the model (runstore.preprocessing; absent = raw)
     "weights_note",     # why the weights differ from what was asked, if they do
     "latest_epoch",     # last finished epoch while running
     "finished_at",
@@ -82,20 +82,42 @@ OPTIONAL_FIELDS = (
 )
 
 
+# Optional fields whose value, when present, is checked.
+OPTIONAL_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "input_size": (int,),
+    "preprocessing": (str,),
+}
+
+# Older versions this code still reads, each with the step that lifts a record
+# one version up (version -> function of the record). Empty while only
+# version 1 exists; a schema bump adds its predecessor here.
+UPGRADES: dict[int, Callable[[dict], dict]] = {}
+READABLE_VERSIONS = (*UPGRADES, SCHEMA_VERSION)
+
+
 class SchemaError(ValueError):
     """A run.json that does not follow the contract; the message says what is wrong."""
 
 
-def validate_run_record(record: Any) -> dict:
-    """Return ``record`` if it is a valid run.json payload, else raise ``SchemaError``."""
-    if not isinstance(record, dict):
-        raise SchemaError("run.json must hold a JSON object")
+def upgrade_run_record(record: dict) -> dict:
+    """``record`` lifted to ``SCHEMA_VERSION`` through ``UPGRADES``; ``SchemaError`` for a version this code cannot read."""
     version = record.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise SchemaError(
             f"run.json has schema_version {version!r}; this code reads version {SCHEMA_VERSION}. "
             "Re-run training or upgrade the code."
         )
+    while version != SCHEMA_VERSION:
+        record = UPGRADES[version](dict(record))
+        version = record["schema_version"]
+    return record
+
+
+def validate_run_record(record: Any) -> dict:
+    """Return ``record`` (upgraded to the current version) if it is a valid run.json payload, else raise ``SchemaError``."""
+    if not isinstance(record, dict):
+        raise SchemaError("run.json must hold a JSON object")
+    record = upgrade_run_record(record)
     for field, types in REQUIRED_FIELDS.items():
         if field not in record:
             raise SchemaError(f"run.json lacks the field {field!r}")
@@ -106,6 +128,14 @@ def validate_run_record(record: Any) -> dict:
             raise SchemaError(f"run.json field {field!r} should be {expected}, got {value!r}")
     if record["status"] not in STATUSES:
         raise SchemaError(f"run.json status {record['status']!r} is not one of {', '.join(STATUSES)}")
+    for field, types in OPTIONAL_FIELD_TYPES.items():
+        value = record.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            raise SchemaError(f"run.json field {field!r} should be {' or '.join(t.__name__ for t in types)}, got {value!r}")
+    if record.get("preprocessing") is not None and record["preprocessing"] not in PREPROCESSING_MODES:
+        raise SchemaError(
+            f"run.json preprocessing {record['preprocessing']!r} is not one of {', '.join(PREPROCESSING_MODES)}"
+        )
     if record["status"] == STATUS_FAILED and not record["error"]:
         raise SchemaError("a failed run must say why in 'error'")
     if record["status"] == STATUS_COMPLETE:

@@ -10,7 +10,8 @@ So before Keras sees a byte, ``load_run_model`` checks, in order:
    while hashing, and Keras loads that copy, so the file cannot be swapped
    between the check and the load;
 4. the file is a Keras 3 zip archive whose config names no Lambda layer and no
-   code outside Keras and this lab's ``training.layers``;
+   code outside Keras and this lab's ``labkeras.layers`` (older models name
+   its former home, ``training.layers``, which is accepted by name only);
 5. ``keras.saving.load_model(..., safe_mode=True, compile=False)``, which
    refuses Python lambdas on its own as a second line of defence.
 
@@ -49,7 +50,11 @@ MAX_MODEL_BYTES = 1024 * 1024 * 1024
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 KERAS_ARCHIVE_MEMBERS = ("config.json", "metadata.json")
 # Modules a model's config may name: Keras itself and the lab's own layers.
-ALLOWED_CODE_MODULES = ("keras", "training.layers")
+# "training.layers" is where those layers lived before they moved to labkeras:
+# configs saved then still name it. Keras finds the classes by their registered
+# name ("cifarlab>..."), so allowing the string never imports training.
+CUSTOM_LAYERS_MODULE = "labkeras.layers"
+ALLOWED_CODE_MODULES = ("keras", CUSTOM_LAYERS_MODULE, "training.layers")
 _CHUNK_BYTES = 1024 * 1024
 
 
@@ -181,7 +186,7 @@ def check_archive(path: str | os.PathLike, run_id: str) -> None:
     if problem:
         raise ModelRefused(
             f"The model of run {run_id} was refused because it {problem}: loading it could run foreign code. "
-            "Models in this lab use only Keras layers and training.layers; retrain it without that layer."
+            "Models in this lab use only Keras layers and labkeras.layers; retrain it without that layer."
         )
 
 
@@ -212,12 +217,8 @@ def _module_allowed(module: str) -> bool:
 
 
 def _register_custom_layers() -> None:
-    """Import ``training.layers`` so Keras knows the lab's layers; fine if that module does not exist."""
-    try:
-        importlib.import_module("training.layers")
-    except ModuleNotFoundError as error:
-        if error.name not in ("training", "training.layers"):
-            raise
+    """Import ``labkeras.layers`` so Keras knows the lab's layers by their registered names."""
+    importlib.import_module(CUSTOM_LAYERS_MODULE)
 
 
 def _load_with_keras(path: Path, run_id: str):

@@ -1,7 +1,10 @@
 """From an image to class probabilities: the exact model input, batched inference, top-k, votes, latency.
 
-Every saved model takes raw RGB pixels (float32, 0-255) at its input size and
-scales them itself, so preparing an input only means cropping and resizing:
+Every model the lab trains takes raw RGB pixels (float32, 0-255) at its input
+size and scales them itself (its run records ``preprocessing: raw``), so
+preparing an input means cropping and resizing, and then, for a run that
+records another mode, ``runstore.preprocessing.apply_preprocessing`` right
+before the model is called (``predict_probs(..., preprocessing=mode)``):
 
 1. centre-crop the upload to a square (CIFAR-10 images are square; squashing a
    wide photo would distort every shape the model learnt);
@@ -29,7 +32,8 @@ from collections import Counter
 import numpy as np
 from PIL import Image
 
-from training.data import CLASS_NAMES
+from runstore.cifar import CLASS_NAMES
+from runstore.preprocessing import RAW, apply_preprocessing
 
 CIFAR_SIZE = 32
 # Large enough to keep a CPU busy, small enough to bound memory at 224 px
@@ -104,9 +108,12 @@ def _inference_function(model):
         return function
 
 
-def predict_probs(model, batch: np.ndarray, chunk_size: int = DEFAULT_CHUNK_SIZE) -> np.ndarray:
+def predict_probs(model, batch: np.ndarray, chunk_size: int = DEFAULT_CHUNK_SIZE, preprocessing: str = RAW) -> np.ndarray:
     """Class probabilities (N, 10) float32 for a batch of model inputs (N, H, W, 3) in 0-255.
 
+    ``preprocessing`` is the run's mode (``runstore.preprocessing.run_preprocessing``):
+    pixels are prepared that way before the model sees them; ``raw`` (every
+    lab model, and runs recorded before the field existed) passes them as they are.
     Calls the model directly through a cached ``tf.function`` in chunks of
     ``chunk_size`` images, never ``model.predict`` image by image.
     """
@@ -118,7 +125,7 @@ def predict_probs(model, batch: np.ndarray, chunk_size: int = DEFAULT_CHUNK_SIZE
     if len(batch) == 0:
         return np.zeros((0, len(CLASS_NAMES)), dtype=np.float32)
     function = _inference_function(model)
-    batch = batch.astype(np.float32, copy=False)
+    batch = batch.astype(np.float32, copy=False) if preprocessing == RAW else apply_preprocessing(batch, preprocessing)
     outputs = [np.asarray(function(batch[start:start + chunk_size])) for start in range(0, len(batch), chunk_size)]
     probs = np.concatenate(outputs).astype(np.float32)
     if probs.shape != (len(batch), len(CLASS_NAMES)):

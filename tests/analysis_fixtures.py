@@ -1,21 +1,20 @@
 """Tiny artifacts and test-image folders for the analysis and comparison tests.
 
 ``write_run_folder`` writes a complete, valid run folder whose predictions
-reach a chosen accuracy on a shared seeded label set; ``write_fake_cifar_test_batch``
-writes a small ``test_batch`` in the official format so pages that show test
-images work without real CIFAR-10.
+reach a chosen accuracy on a shared seeded label set, through ``runstore``'s
+own writers.
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from runstore import atomic_write_json, atomic_write_text, run_dir
+from runstore import RunRecord, atomic_write_bytes, run_dir, write_history_rows, write_predictions
+from runstore.layout import HISTORY_FILE, MODEL_FILE
 
 IMAGE_COUNT = 120
 CLASS_COUNT = 10
@@ -87,47 +86,13 @@ def write_run_folder(
     placeholder = b"PK placeholder: not a real model"
     # Size and hash must match the file, or the reader lists the run as broken.
     overrides = {"model_bytes": len(placeholder), "model_sha256": hashlib.sha256(placeholder).hexdigest(), **overrides}
-    atomic_write_json(folder / "run.json", run_record(run_id, measured, **overrides))
-    atomic_write_text(
-        folder / "history.csv",
-        "epoch,accuracy,elapsed_seconds,learning_rate,loss,val_accuracy,val_loss\n"
-        "0,0.30,1.0,0.001,2.0,0.35,1.9\n"
-        "1,0.45,2.0,0.0005,1.5,0.42,1.6\n"
-        f"2,0.55,3.0,0.0005,1.2,{measured:.3f},1.4\n",
-    )
-    (folder / "model.keras").write_bytes(placeholder)
-    np.savez(folder / "predictions.npz", y_true=y_true, probs=probs)
+    write_history_rows(folder / HISTORY_FILE, [
+        {"epoch": 0, "accuracy": 0.30, "elapsed_seconds": 1.0, "learning_rate": 0.001, "loss": 2.0, "val_accuracy": 0.35, "val_loss": 1.9},
+        {"epoch": 1, "accuracy": 0.45, "elapsed_seconds": 2.0, "learning_rate": 0.0005, "loss": 1.5, "val_accuracy": 0.42, "val_loss": 1.6},
+        {"epoch": 2, "accuracy": 0.55, "elapsed_seconds": 3.0, "learning_rate": 0.0005, "loss": 1.2,
+         "val_accuracy": round(measured, 3), "val_loss": 1.4},
+    ])
+    atomic_write_bytes(folder / MODEL_FILE, placeholder)
+    write_predictions(folder, y_true, probs)
+    RunRecord(folder, run_record(run_id, measured, **overrides)).update()
     return folder
-
-
-def write_fake_cifar_test_batch(folder: Path, count: int = IMAGE_COUNT) -> Path:
-    """A ``cifar-10-batches-py``-like folder with only a ``test_batch`` of ``count`` seeded images."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(123)
-    images = rng.integers(0, 256, size=(count, 3072), dtype=np.uint8)
-    batch = {b"data": images, b"labels": fixture_labels(count).tolist()}
-    (folder / "test_batch").write_bytes(pickle.dumps(batch))
-    return folder
-
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-APP_TIMEOUT = 120
-
-
-def run_page(page: str, **session):
-    """Run the app on ``dashboard/views/<page>.py`` under AppTest with ``session`` values preset."""
-    from streamlit.testing.v1 import AppTest
-
-    app = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
-    for key, value in session.items():
-        app.session_state[key] = value
-    app.run()
-    app.switch_page(f"views/{page}.py")
-    app.run()
-    return app
-
-
-def all_text(app) -> str:
-    """Every text element of an AppTest run, joined, for assertions on what the user reads."""
-    kinds = ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader")
-    return "\n".join(str(element.value) for kind in kinds for element in getattr(app, kind))

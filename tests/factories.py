@@ -14,17 +14,19 @@ decides their colour, then reused by every run, so making a run costs a file
 write, not a training. Predictions are for the synthetic test set of
 ``synthetic_test_set()`` unless the caller passes other test images (the real
 CIFAR-10 test set, for instance); ``write_cifar_test_folder`` writes that set in
-the official format so ``training.data.load_test_set`` (and the dashboard's
+the official format so ``runstore.cifar.load_test_set`` (and the dashboard's
 galleries) read the very images the predictions belong to.
+
+Every file goes through ``runstore``'s own writers (``RunRecord``,
+``write_history_rows``, ``write_predictions``), so a change of the run
+contract is made once, there, and the fixtures follow.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import pickle
-import socket
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,11 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from runstore import atomic_write_bytes, atomic_write_json, atomic_write_text, run_dir
-from runstore.layout import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, RUN_FILE, SCHEMA_VERSION, SUMMARY_FILE
-from runstore.schema import validate_run_record
-
-NUM_CLASSES = 10
+from runstore import RunRecord, atomic_write_bytes, atomic_write_text, best_epoch, run_dir, write_history_rows, write_predictions
+from runstore.cifar import NUM_CLASSES, TEST_FILE
+from runstore.layout import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, RUN_FILE, SUMMARY_FILE
+from runstore.reader import read_run_record
 TEST_IMAGES = 200
 # A distinct mean colour per class: the tiny model can learn it in two epochs,
 # and the noise leaves it some mistakes for the galleries to show.
@@ -63,17 +64,23 @@ def synthetic_test_set(count: int = TEST_IMAGES) -> tuple[np.ndarray, np.ndarray
     return synthetic_images(count, seed=1)
 
 
+def write_cifar_batch(path: str | os.PathLike, images: np.ndarray, labels: np.ndarray) -> Path:
+    """Write ``images`` (N, 32, 32, 3) uint8 and ``labels`` as one batch file in CIFAR-10's python format."""
+    # The official layout: 3072 values per row, one 32x32 colour plane after another.
+    data = np.ascontiguousarray(np.asarray(images, dtype=np.uint8).transpose(0, 3, 1, 2).reshape(len(images), -1))
+    payload = {b"batch_label": b"fixture batch", b"labels": [int(label) for label in labels], b"data": data}
+    atomic_write_bytes(path, pickle.dumps(payload, protocol=4))
+    return Path(path)
+
+
 def write_cifar_test_folder(folder: str | os.PathLike, images: np.ndarray, labels: np.ndarray) -> Path:
     """Write ``images``/``labels`` as ``test_batch`` in CIFAR-10's python format; return the folder.
 
-    Point ``CIFAR10_DIR`` at it and ``training.data.load_test_set()`` returns these images.
+    Point ``CIFAR10_DIR`` at it and ``runstore.cifar.load_test_set()`` returns these images.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    # The official layout: 3072 values per row, one 32x32 colour plane after another.
-    data = np.ascontiguousarray(np.asarray(images, dtype=np.uint8).transpose(0, 3, 1, 2).reshape(len(images), -1))
-    payload = {b"batch_label": b"fixture test batch", b"labels": [int(label) for label in labels], b"data": data}
-    atomic_write_bytes(folder / "test_batch", pickle.dumps(payload, protocol=4))
+    write_cifar_batch(folder / TEST_FILE, images, labels)
     return folder
 
 
@@ -130,12 +137,6 @@ def _history(epochs: int, seed: int, lr_drop_epochs: list[int], learning_rate: f
     })
 
 
-def _csv_logger_text(history: pd.DataFrame) -> str:
-    """``history`` in Keras CSVLogger's format: epoch first, sorted columns, NA for missing."""
-    columns = ["epoch"] + sorted(column for column in history.columns if column != "epoch")
-    return history[columns].to_csv(index=False, na_rep="NA")
-
-
 def make_run(
     artifacts_dir: str | os.PathLike,
     run_id: str,
@@ -172,12 +173,9 @@ def make_run(
     lr_drop_epochs = [epochs // 2] if epochs >= 3 else []
     history = _history(epochs, seed, lr_drop_epochs, learning_rate)
     started = datetime.now(timezone.utc) - timedelta(minutes=started_minutes_ago)
-    best_epoch = int(history["val_accuracy"].idxmax())
-    record = {
-        "schema_version": SCHEMA_VERSION,
+    rows = history.to_dict("records")
+    record = RunRecord(folder, {
         "run_id": run_id,
-        "status": "running" if status in ("running", "interrupted") else ("failed" if status == "failed" else "complete"),
-        "error": "ResourceExhaustedError: out of memory while allocating the batch (fixture)" if status == "failed" else None,
         "model": model,
         "description": f"Fixture run of {model}",
         "input_size": 32,
@@ -189,29 +187,21 @@ def make_run(
         "data": {"source": "synthetic fixture", "sha256": "0" * 64,
                  "counts": {"train": 200, "validation": 50, "test": TEST_IMAGES if test_labels is None else len(test_labels)}},
         "epochs_run": epochs,
-        "best_epoch": None,
         "lr_drop_epochs": lr_drop_epochs,
         "early_stop_epoch": early_stop_epoch,
-        "test_accuracy": None,
-        "test_loss": None,
-        "params_total": None,
-        "params_trainable": None,
-        "train_seconds": None,
-        "wall_seconds": None,
-        "versions": {"keras": "3.15.1", "tensorflow": "2.21.0"},
-        "git_commit": None,
         "started_at": started.isoformat(timespec="seconds"),
-        "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "latest_epoch": epochs - 1,
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-    }
+    }, provenance={"versions": {"keras": "3.15.1", "tensorflow": "2.21.0"}, "git_commit": None})
     if weights_note:
-        record["weights_note"] = weights_note
+        record.fields["weights_note"] = weights_note
     if status == "interrupted":
-        record["pid"] = _dead_pid()
-    atomic_write_text(folder / HISTORY_FILE, _csv_logger_text(history))
-    if record["status"] == "complete":
+        record.fields["pid"] = _dead_pid()
+    write_history_rows(folder / HISTORY_FILE, rows)
+    if status == "failed":
+        record.fail("ResourceExhaustedError: out of memory while allocating the batch (fixture)")
+    elif status in ("running", "interrupted"):
+        record.update()
+    else:
         if test_images is None:
             test_images, test_labels = synthetic_test_set()
         probs = _predict(np.asarray(test_images))
@@ -221,24 +211,21 @@ def make_run(
         labels = np.asarray(test_labels, dtype=np.int64)
         model_bytes = _TINY_MODEL["bytes"]
         atomic_write_bytes(folder / MODEL_FILE, model_bytes)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, y_true=labels, probs=probs)
-        atomic_write_bytes(folder / PREDICTIONS_FILE, buffer.getvalue())
+        write_predictions(folder, labels, probs)
         atomic_write_text(folder / SUMMARY_FILE, _TINY_MODEL["summary"])
         model_object = tiny_model()
-        record.update({
-            "best_epoch": best_epoch,
-            "test_accuracy": float(np.mean(probs.argmax(axis=1) == labels)),
-            "test_loss": float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1)))),
-            "params_total": int(model_object.count_params()),
-            "params_trainable": int(sum(int(np.prod(weight.shape)) for weight in model_object.trainable_weights)),
-            "train_seconds": float(history["elapsed_seconds"].iloc[-1]),
-            "wall_seconds": float(history["elapsed_seconds"].iloc[-1]) + 5.0,
-            "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
-            "model_bytes": len(model_bytes),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        })
-    atomic_write_json(folder / RUN_FILE, validate_run_record(record))
+        record.complete(
+            best_epoch=best_epoch(rows),
+            test_accuracy=float(np.mean(probs.argmax(axis=1) == labels)),
+            test_loss=float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1)))),
+            params_total=int(model_object.count_params()),
+            params_trainable=int(sum(int(np.prod(weight.shape)) for weight in model_object.trainable_weights)),
+            train_seconds=float(history["elapsed_seconds"].iloc[-1]),
+            wall_seconds=float(history["elapsed_seconds"].iloc[-1]) + 5.0,
+            model_sha256=hashlib.sha256(model_bytes).hexdigest(),
+            model_bytes=len(model_bytes),
+        )
+    read_run_record(folder)  # the fixture itself must follow the contract (raises BrokenRun otherwise)
     if status == "broken":
         damaged = {"predictions": PREDICTIONS_FILE, "history": HISTORY_FILE, "run.json": RUN_FILE}
         if broken not in damaged:

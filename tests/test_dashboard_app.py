@@ -2,35 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
-
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-TIMEOUT = 60
-
-
-def run_page(page: str | None = None, **session) -> AppTest:
-    """Run the app (on ``page``), with ``session`` values preset as if the user chose them.
-
-    AppTest does not seed widgets from the URL (the browser test checks that),
-    so the run picker's choice is set through session state here.
-    """
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in session.items():
-        app.session_state[key] = value
-    app.run()
-    if page:
-        app.switch_page(f"views/{page}.py")
-        app.run()
-    return app
-
-
-def all_text(app: AppTest) -> str:
-    parts = [element.value for kind in ("markdown", "caption", "info", "warning", "error", "title", "header", "subheader")
-             for element in getattr(app, kind)]
-    return "\n".join(str(part) for part in parts)
+from tests.app_pages import all_text, run_page
 
 
 def test_overview_lists_every_run_with_its_state(app_env):

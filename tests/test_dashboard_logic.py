@@ -10,8 +10,9 @@ from analysis.augment import augment_preview
 from analysis.gallery import misclassified_frame, page_bounds
 from analysis.images import first_per_class, image_grid, to_display_uint8, upscale_nearest
 from analysis.leaderboard import callback_events, default_focus_run, leaderboard_frame, weights_text
-from analysis.loading import folder_signature, images_match_predictions
+from analysis.loading import images_match_predictions
 from runstore import list_runs
+from runstore.signature import folder_signature
 from tests.factories import make_run
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from training.data import DataError, load_from_folder, split_train_validation
-from tests.training_fixtures import synthetic_images, write_batch
+from tests.factories import write_cifar_batch
+from tests.training_fixtures import synthetic_images
 
 
 def test_missing_folder_says_how_to_point_at_the_data(tmp_path):
@@ -20,7 +21,7 @@ def test_corrupt_file_is_named(tmp_path):
 
 def test_missing_batch_file_is_named(tmp_path):
     images, labels = synthetic_images(10, seed=0)
-    write_batch(tmp_path / "data_batch_1", images, labels)
+    write_cifar_batch(tmp_path / "data_batch_1", images, labels)
     with pytest.raises(DataError, match=r"missing: .*data_batch_2"):
         load_from_folder(tmp_path)
 
@@ -28,7 +29,7 @@ def test_missing_batch_file_is_named(tmp_path):
 def test_batch_with_too_few_images_is_named(tmp_path):
     images, labels = synthetic_images(10, seed=0)
     for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
-        write_batch(tmp_path / name, images, labels)
+        write_cifar_batch(tmp_path / name, images, labels)
     with pytest.raises(DataError, match=r"data_batch_1 has 10 images, expected 10000"):
         load_from_folder(tmp_path)
 

@@ -9,7 +9,7 @@ import pytest
 from analysis.failures import disagreements
 from analysis.stats import compare_runs
 from runstore import read_predictions
-from tests.analysis_fixtures import all_text, run_page
+from tests.app_pages import all_text, run_page
 from tests.factories import make_run
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analysis_fixtures import all_text, run_page
+from tests.app_pages import all_text, run_page
 from tests.factories import make_run
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from tests.analysis_fixtures import all_text, run_page
+from tests.app_pages import all_text, run_page
 
 
 def test_report_page_builds_the_files(app_env):

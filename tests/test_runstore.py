@@ -20,39 +20,16 @@ from runstore import (
 )
 from runstore.layout import resolve_artifacts_dir, validate_run_id
 from runstore.schema import SchemaError, validate_run_record
+from tests.analysis_fixtures import run_record
 
 HISTORY = "accuracy,elapsed_seconds,epoch,learning_rate,loss,val_accuracy,val_loss\n"
 
 
 def complete_record(run_id: str = "run-a", **overrides) -> dict:
-    record = {
-        "schema_version": 1,
-        "run_id": run_id,
-        "status": "complete",
-        "error": None,
-        "model": "simple_cnn",
-        "optimizer": "adam",
-        "learning_rate": 0.001,
-        "config": {"model": "simple_cnn"},
-        "weights": "none",
-        "data": {"source": "synthetic", "sha256": "0" * 64},
-        "epochs_run": 2,
-        "best_epoch": 1,
-        "lr_drop_epochs": [],
-        "early_stop_epoch": None,
-        "test_accuracy": 0.5,
-        "test_loss": 1.2,
-        "params_total": 100,
-        "params_trainable": 90,
-        "train_seconds": 1.5,
-        "wall_seconds": 2.0,
-        "versions": {},
-        "git_commit": None,
-        "started_at": "2026-11-23T10:00:00+00:00",
-        "updated_at": "2026-11-23T10:01:00+00:00",
-        "model_sha256": "f" * 64,
-    }
-    record.update(overrides)
+    """A valid complete run.json payload (the shared fixture record, without a model size to check)."""
+    record = run_record(run_id, 0.5, **overrides)
+    if "model_bytes" not in overrides:
+        del record["model_bytes"]
     return record
 
 

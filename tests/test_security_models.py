@@ -14,6 +14,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -21,8 +22,6 @@ from runstore import atomic_write_json, run_dir
 from serving import models
 from serving.models import ModelRefused, load_run_model, model_input_size
 from tests.factories import make_run, synthetic_test_set, tiny_model
-
-keras = pytest.importorskip("keras")
 
 
 def record_model(folder: Path, model_bytes: bytes) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.data import DataError, load_test_set
+from runstore.cifar import DataError, load_test_set
 
 
 class WritesAFile:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from serving.predict import majority_vote, measure_latency, predict_probs, to_model_input, top_k
 from tests.factories import synthetic_test_set, tiny_model
-
-tf = pytest.importorskip("tensorflow")
 
 
 def three_bands(width: int = 96, height: int = 32) -> Image.Image:
@@ -114,3 +113,19 @@ def test_measure_latency_reports_consistent_positive_figures():
     assert result["images_per_second"] == pytest.approx(8 / (result["batch_ms"] / 1000))
     with pytest.raises(ValueError):
         measure_latency(tiny_model(), input_size=32, batch=0)
+
+
+def test_predict_probs_prepares_pixels_as_the_run_records():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(32, 32, 3))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs))
+    model = keras.Model(inputs, outputs)  # scales nothing itself: it expects "unit" pixels
+    images, _ = synthetic_test_set(8)
+    expected = np.asarray(model(images.astype("float32") / 255.0))
+    np.testing.assert_allclose(predict_probs(model, images, preprocessing="unit"), expected, rtol=1e-5, atol=1e-6)
+    # raw (every lab run, and runs recorded before the field existed) passes pixels unchanged.
+    raw = predict_probs(model, images)
+    np.testing.assert_allclose(raw, np.asarray(model(images.astype("float32"))), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(raw, expected)

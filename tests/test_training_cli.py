@@ -85,7 +85,7 @@ def test_evaluate_unknown_run_is_a_clear_error(tmp_path, capsys):
 
 def test_demo_serves_the_dashboard_and_trains_the_suite():
     from dashboard.launch import streamlit_command
-    from training.demo import training_command
+    from lab_demo import training_command
 
     dashboard = streamlit_command(8600)
     assert dashboard[1:4] == ["-m", "streamlit", "run"] and dashboard[4].endswith("dashboard/app.py")

@@ -151,3 +151,18 @@ def test_resumed_early_stopping_remembers_best_and_patience():
     fresh = ResumableEarlyStopping([], monitor="val_loss", patience=3)
     fresh.on_train_begin()
     assert fresh.wait == 0
+
+
+def test_history_writer_writes_what_keras_csvlogger_writes(tmp_path):
+    import keras
+
+    from training.callbacks import HistoryWriter
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 4)).astype("float32"), rng.integers(0, 2, 32)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, validation_split=0.25, epochs=2, verbose=0, callbacks=[
+        keras.callbacks.CSVLogger(str(tmp_path / "keras.csv")), HistoryWriter(tmp_path / "history.csv")])
+    assert (tmp_path / "history.csv").read_text() == (tmp_path / "keras.csv").read_text().replace("\r\n", "\n")

@@ -178,7 +178,7 @@ def test_mirrored_strategy_trains(tmp_path):
 def test_evaluate_command_recomputes_the_same_predictions(finished_run, tmp_path):
     import shutil
 
-    from tests.training_fixtures import write_batch
+    from tests.factories import write_cifar_batch
     from training.evaluate import EvaluationError, evaluate_run
 
     _, folder = finished_run
@@ -186,7 +186,7 @@ def test_evaluate_command_recomputes_the_same_predictions(finished_run, tmp_path
     shutil.copytree(folder, copy)
     data_dir = tmp_path / "cifar"
     data_dir.mkdir()
-    write_batch(data_dir / "test_batch", synthetic_cifar().x_test, synthetic_cifar().y_test)
+    write_cifar_batch(data_dir / "test_batch", synthetic_cifar().x_test, synthetic_cifar().y_test)
     saved = read_predictions(copy)[1]
     (copy / "predictions.npz").unlink()
     record = evaluate_run(str(copy), data_dir=str(data_dir), verbose=0)

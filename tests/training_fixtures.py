@@ -10,7 +10,6 @@ starts it as a real subprocess and kills it::
 
 from __future__ import annotations
 
-import pickle
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.data import Cifar10, _hash_arrays  # noqa: E402
+from runstore.cifar import Cifar10, hash_arrays  # noqa: E402
 
 
 def synthetic_images(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,13 +33,7 @@ def synthetic_cifar(train_count: int = 120, test_count: int = 40, seed: int = 0)
     """A small ``Cifar10`` for tests: ``train_count`` training and ``test_count`` test images."""
     x_train, y_train = synthetic_images(train_count, seed)
     x_test, y_test = synthetic_images(test_count, seed + 1)
-    return Cifar10(x_train, y_train, x_test, y_test, source="synthetic", sha256=_hash_arrays(x_train, y_train, x_test, y_test))
-
-
-def write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    """Write one batch file in the official ``cifar-10-batches-py`` pickle format."""
-    data = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
-    path.write_bytes(pickle.dumps({b"data": data, b"labels": [int(label) for label in labels]}))
+    return Cifar10(x_train, y_train, x_test, y_test, source="synthetic", sha256=hash_arrays(x_train, y_train, x_test, y_test))
 
 
 if __name__ == "__main__":

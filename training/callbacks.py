@@ -8,8 +8,6 @@ then updates ``run.json`` from that history.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 import time
@@ -19,53 +17,17 @@ from typing import Callable
 import keras
 import numpy as np
 
-from runstore import atomic_write_text
+from runstore.history import format_history, read_history_rows, write_history_rows  # noqa: F401  (re-exported)
+from runstore.rules import BEST_EPOCH_MONITOR, best_epoch, learning_rate_drops
 
-HISTORY_MONITOR = "val_loss"
-
-
-def read_history_rows(path: Path) -> list[dict]:
-    """Rows of an existing ``history.csv`` as dicts of floats (NaN for NA); [] when absent."""
-    if not path.is_file():
-        return []
-    rows = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        for raw in csv.DictReader(handle):
-            try:
-                row = {key: (math.nan if value in ("NA", "") else float(value)) for key, value in raw.items()}
-            except (TypeError, ValueError):
-                break  # a damaged tail row: keep what came before it
-            row["epoch"] = int(row["epoch"])
-            rows.append(row)
-    return rows
-
-
-def format_history(rows: list[dict]) -> str:
-    """Keras CSVLogger format: ``epoch`` then the sorted metric columns, ``NA`` for a missing value."""
-    columns = sorted({key for row in rows for key in row if key != "epoch"})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["epoch", *columns])
-    for row in rows:
-        values = []
-        for column in columns:
-            value = row.get(column)
-            values.append("NA" if value is None or (isinstance(value, float) and math.isnan(value)) else value)
-        writer.writerow([int(row["epoch"]), *values])
-    return buffer.getvalue()
+# The checkpoint, early stopping and the plateau schedule watch the metric that defines the best epoch.
+HISTORY_MONITOR = BEST_EPOCH_MONITOR
 
 
 def summarize_history(rows: list[dict], track_lr_drops: bool = True) -> dict:
-    """Best epoch (lowest val_loss) and every epoch that ran at a lower learning rate than the one before."""
-    finite = [row for row in rows if not math.isnan(row.get(HISTORY_MONITOR, math.nan))]
-    best_epoch = min(finite, key=lambda row: row[HISTORY_MONITOR])["epoch"] if finite else None
-    drops = []
-    if track_lr_drops:
-        for previous, current in zip(rows, rows[1:]):
-            before, after = previous.get("learning_rate", math.nan), current.get("learning_rate", math.nan)
-            if after < before * (1 - 1e-6):
-                drops.append(int(current["epoch"]))
-    return {"best_epoch": None if best_epoch is None else int(best_epoch), "lr_drop_epochs": drops, "epochs_run": len(rows)}
+    """Best epoch and every epoch that ran at a lower learning rate than the one before (``runstore.rules``)."""
+    drops = learning_rate_drops(rows) if track_lr_drops else []
+    return {"best_epoch": best_epoch(rows), "lr_drop_epochs": drops, "epochs_run": len(rows)}
 
 
 class EpochExtras(keras.callbacks.Callback):
@@ -106,7 +68,7 @@ class HistoryWriter(keras.callbacks.Callback):
         row = {"epoch": int(epoch)}
         row.update({key: float(value) for key, value in (logs or {}).items() if np.ndim(value) == 0})
         self.rows.append(row)
-        atomic_write_text(self.path, format_history(self.rows))
+        write_history_rows(self.path, self.rows)
 
 
 class Heartbeat(keras.callbacks.Callback):

@@ -8,11 +8,9 @@ it), and rewrites ``predictions.npz`` and the test figures in ``run.json``.
 from __future__ import annotations
 
 import hashlib
-import json
-import time
 from pathlib import Path
 
-from runstore import MODEL_FILE, PREDICTIONS_FILE, RUN_FILE, atomic_write_bytes, atomic_write_json, resolve_artifacts_dir, run_dir
+from runstore import MODEL_FILE, RUN_FILE, RunRecord, resolve_artifacts_dir, run_dir, write_predictions
 from runstore.reader import BrokenRun, read_run_record
 
 
@@ -41,13 +39,14 @@ def evaluate_run(run: str, artifacts_dir: str | None = None, data_dir: str | Non
     import training.layers  # noqa: F401  (custom layers must be registered before loading)
     from training.data import load_test_set
     from training.pipeline import make_eval_dataset
-    from training.train import predict_probabilities, predictions_bytes, test_metrics
+    from training.train import predict_probabilities, test_metrics
 
     folder = find_run_folder(run, artifacts_dir)
     try:
-        record = read_run_record(folder)
+        run_record = RunRecord.load(folder)
     except BrokenRun as error:
         raise EvaluationError(f"Run {folder.name} cannot be evaluated: {error}") from None
+    record = run_record.fields
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
         raise EvaluationError(f"Run {folder.name} has no {MODEL_FILE}; train it to completion first.")
@@ -70,14 +69,12 @@ def evaluate_run(run: str, artifacts_dir: str | None = None, data_dir: str | Non
         translate=bool(config.get("tta_translate")),
     )
     accuracy, loss = test_metrics(y_test, probs)
-    atomic_write_bytes(folder / PREDICTIONS_FILE, predictions_bytes(y_test, probs))
-    record.update(
+    write_predictions(folder, y_test, probs)
+    run_record.update(
         test_accuracy=accuracy, test_loss=loss,
-        updated_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         evaluation={"tta_flip": bool(config.get("tta_flip")), "tta_translate": bool(config.get("tta_translate")),
                     "from_cached_features": False, "re_evaluated": True},
+        data={**record.get("data", {}), "test_images": int(len(y_test))},
     )
-    record["data"] = {**record.get("data", {}), "test_images": int(len(y_test))}
-    atomic_write_json(folder / RUN_FILE, record)
     print(f"{folder.name}: test accuracy {accuracy:.4f}, test loss {loss:.4f}", flush=True)
-    return json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    return read_run_record(folder)

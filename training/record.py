@@ -1,27 +1,20 @@
-"""The run's ``run.json`` while it trains: created at start, updated every epoch, closed as complete or failed.
+"""The run's ``run.json`` while it trains, with this checkout's provenance.
 
-Every write goes through ``runstore.atomic_write_json``, so the dashboard
-never reads half a record.
+The record type itself is ``runstore.record.RunRecord`` (every write of
+``run.json`` goes through it); this module adds what only the training side
+can know: the library versions (imports TensorFlow) and the git commit.
 """
 
 from __future__ import annotations
 
-import os
 import platform
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-from runstore import RUN_FILE, SCHEMA_VERSION, atomic_write_json
-from runstore.schema import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
+from runstore.record import RunRecord as StoredRunRecord
+from runstore.record import utc_now  # noqa: F401  (re-exported for training code)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def utc_now() -> str:
-    """The current time as ISO 8601 UTC, to the second."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def git_commit() -> str | None:
@@ -50,50 +43,13 @@ def library_versions() -> dict:
     }
 
 
-class RunRecord:
-    """The mutable ``run.json`` of one run; ``update`` writes it atomically every time."""
+def provenance() -> dict:
+    """What a new run records about the code that trained it: ``versions`` and ``git_commit``."""
+    return {"versions": library_versions(), "git_commit": git_commit()}
+
+
+class RunRecord(StoredRunRecord):
+    """``runstore.record.RunRecord`` of a new lab run, with ``provenance()`` filled in."""
 
     def __init__(self, folder: Path, fields: dict):
-        self.path = Path(folder) / RUN_FILE
-        now = utc_now()
-        self.fields = {
-            "schema_version": SCHEMA_VERSION,
-            "status": STATUS_RUNNING,
-            "error": None,
-            "epochs_run": 0,
-            "best_epoch": None,
-            "lr_drop_epochs": [],
-            "early_stop_epoch": None,
-            "latest_epoch": None,
-            "test_accuracy": None,
-            "test_loss": None,
-            "params_total": None,
-            "params_trainable": None,
-            "train_seconds": None,
-            "wall_seconds": None,
-            "data": {},
-            "versions": library_versions(),
-            "git_commit": git_commit(),
-            "started_at": now,
-            "updated_at": now,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-        }
-        self.fields.update(fields)
-
-    def update(self, **changes) -> None:
-        """Apply ``changes`` and rewrite run.json."""
-        self.fields.update(changes)
-        self.fields["updated_at"] = utc_now()
-        atomic_write_json(self.path, self.fields)
-
-    def complete(self, **changes) -> None:
-        """Mark the run complete with its final figures."""
-        self.update(status=STATUS_COMPLETE, error=None, finished_at=utc_now(), **changes)
-
-    def fail(self, message: str) -> None:
-        """Mark the run failed with ``message``; never raises (the disk may be the problem)."""
-        try:
-            self.update(status=STATUS_FAILED, error=message or "unknown error", finished_at=utc_now())
-        except OSError:
-            pass
+        super().__init__(folder, fields, provenance=provenance())

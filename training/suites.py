@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from runstore import RUN_FILE, resolve_artifacts_dir, run_dir
+from runstore import BACKUP_DIR, resolve_artifacts_dir, run_dir
+from runstore.status import STATUS_COMPLETE, folder_status
 from training.config import ConfigError, RunConfig
 from training.questions import QuestionError, validate_questions
 from training.replicates import expand_seeds
@@ -92,13 +93,10 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
 
 
 def run_status(config: RunConfig) -> str:
-    """``complete``, ``resumable`` (interrupted with a backup), ``failed``, ``running`` or ``new``."""
+    """``runstore.status.folder_status`` of the run, or ``resumable`` when it is unfinished and has a backup to resume from."""
     folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
-    try:
-        status = json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("status", "new")
-    except (OSError, ValueError):
-        return "new"
-    if status != "complete" and (folder / "backup" / "training_metadata.json").is_file():
+    status = folder_status(folder)
+    if status != STATUS_COMPLETE and (folder / BACKUP_DIR / "training_metadata.json").is_file():
         return "resumable"
     return status
 

@@ -42,8 +42,7 @@ from runstore import (
     resolve_artifacts_dir,
     run_dir,
 )
-from runstore.reader import process_alive
-from runstore.schema import STATUS_COMPLETE, STATUS_RUNNING
+from runstore.status import STATUS_COMPLETE, STATUS_RUNNING, read_record_leniently, run_status
 from training.config import ConfigError, RunConfig
 from training.data import Cifar10, DataError, load_cifar10, split_train_validation, stratified_subset
 from training.registry import get_spec
@@ -69,22 +68,19 @@ def prepare_run_folder(folder: Path) -> int | None:
     A complete run is never overwritten; a run whose trainer is still alive is not
     started twice; an interrupted run with a backup resumes; anything else starts over.
     """
-    record_path = folder / RUN_FILE
-    if record_path.is_file():
-        try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            record = {}
-        if record.get("status") == STATUS_COMPLETE:
-            raise TrainingError(
-                f"Run {folder.name!r} is already complete ({folder}). Pick another --run-id, "
-                "or delete that folder to train it again."
-            )
-        if record.get("status") == STATUS_RUNNING and record.get("pid") != os.getpid() and process_alive(record):
-            raise TrainingError(
-                f"Run {folder.name!r} is being trained right now by process {record.get('pid')} on {record.get('host')}. "
-                "Wait for it, stop it, or pick another --run-id."
-            )
+    record = read_record_leniently(folder) or {}
+    status = run_status(record)
+    if status == STATUS_COMPLETE:
+        raise TrainingError(
+            f"Run {folder.name!r} is already complete ({folder}). Pick another --run-id, "
+            "or delete that folder to train it again."
+        )
+    # A run this very process started (and failed) may be started again; a live other trainer may not.
+    if status == STATUS_RUNNING and record.get("pid") != os.getpid():
+        raise TrainingError(
+            f"Run {folder.name!r} is being trained right now by process {record.get('pid')} on {record.get('host')}. "
+            "Wait for it, stop it, or pick another --run-id."
+        )
     metadata = folder / BACKUP_DIR / BACKUP_METADATA
     if metadata.is_file():
         try:

@@ -10,7 +10,7 @@ from analysis.augment import augment_preview
 from analysis.figures import class_counts_figure
 from analysis.images import first_per_class, image_grid, upscale_nearest
 from dashboard import state
-from training.data import CLASS_NAMES, DataError, load_from_folder, resolve_data_folder, split_train_validation
+from runstore.cifar import CLASS_NAMES, DataError, load_from_folder, local_data_folder, split_train_validation
 
 PER_CLASS = 10
 DEFAULT_VALIDATION_SIZE = 5000
@@ -23,16 +23,16 @@ def data_overview(data_folder_hint: str, validation_size: int) -> tuple[np.ndarr
     Only these small results are cached, not the 150 MB of training images.
     """
     try:
-        data = load_from_folder(resolve_data_folder(allow_download=False))
+        data = load_from_folder(local_data_folder())
     except DataError as error:
         return str(error)
     samples = data.x_train[first_per_class(data.y_train, PER_CLASS)]
     split = split_train_validation(data.x_train, data.y_train, validation_size=validation_size, seed=0)
     counts = pd.DataFrame({
         "class": list(CLASS_NAMES),
-        "train": np.bincount(split.y_train, minlength=10),
-        "validation": np.bincount(split.y_val, minlength=10),
-        "test": np.bincount(data.y_test, minlength=10),
+        "train": np.bincount(split.y_train, minlength=len(CLASS_NAMES)),
+        "validation": np.bincount(split.y_val, minlength=len(CLASS_NAMES)),
+        "test": np.bincount(data.y_test, minlength=len(CLASS_NAMES)),
     })
     return samples, counts
 

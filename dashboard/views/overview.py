@@ -8,7 +8,7 @@ import streamlit as st
 from analysis.leaderboard import callback_events, data_text, leaderboard_frame, problem_text, weights_text
 from dashboard import state
 from runstore import SUMMARY_FILE
-from training.registry import PREPROCESSING, get_spec
+from runstore.preprocessing import PREPROCESSING_MODES, run_preprocessing
 
 st.title("Leaderboard")
 ctx = state.context()
@@ -92,11 +92,10 @@ card_run = st.selectbox(
 )
 info = ctx.info(card_run)
 record = info.record
-try:
-    spec = get_spec(record["model"])
-    description, preprocessing = spec.description, PREPROCESSING.get(spec.preprocessing, spec.preprocessing)
-except ValueError:
-    spec, description, preprocessing = None, record.get("description", "not in the model registry"), "unknown"
+# Everything the card says comes from the run's own record, never from the training registry.
+description = record.get("description") or "no description recorded"
+input_side = record.get("input_size") or "?"
+preprocessing = PREPROCESSING_MODES[run_preprocessing(record)]  # run.json was validated: the mode is known
 
 st.markdown(f"**{record['model']}** — {description}")
 left, right = st.columns(2)
@@ -105,8 +104,7 @@ with left:
         "\n".join([
             f"- **Status:** {info.status}" + (f" — {problem_text(info)}" if problem_text(info) else ""),
             f"- **Weights:** {weights_text(record)}",
-            f"- **Input:** {record.get('input_size') or (spec.input_size if spec else '?')}×"
-            f"{record.get('input_size') or (spec.input_size if spec else '?')} RGB, scaled inside the model: {preprocessing}",
+            f"- **Input:** {input_side}×{input_side} RGB; {preprocessing}",
             f"- **Optimizer:** {record['optimizer']} at learning rate {record['learning_rate']:g}",
             f"- **Data:** {data_text(record)}",
         ])

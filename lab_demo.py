@@ -1,11 +1,14 @@
 """The one-command demo: serve the dashboard at once and train a suite behind it.
 
-    python -m training.demo --suite demo --port 8501
+    python -m lab_demo --suite demo --port 8501
 
 Starts ``streamlit run dashboard/app.py`` immediately and ``python -m training
 suite <name>`` as a background process, so the dashboard shows the first live
 training curve within a minute. Runs already complete are skipped, interrupted
 ones resume. Ctrl-C stops both.
+
+It sits at the top level because it drives both sides: ``training`` (as a
+subprocess) and ``dashboard``; neither of those packages imports the other.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def _stop(process: subprocess.Popen | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Start the dashboard and the suite; return when the dashboard exits or on Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m training.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m lab_demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", default="demo", help="suite to train in the background (default: demo)")
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     parser.add_argument("--artifacts-dir", help="artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")
