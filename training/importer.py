@@ -239,7 +239,8 @@ def optimizer_from_compile_config(compile_config: dict | None) -> tuple[str, flo
     if not isinstance(optimizer, dict):
         return "unknown", 0.0
     settings = optimizer.get("config") if isinstance(optimizer.get("config"), dict) else {}
-    name = str(settings.get("name") or optimizer.get("class_name") or "unknown").lower()
+    # The class name, not config["name"]: Keras numbers optimizer names per process (adam_2).
+    name = str(optimizer.get("class_name") or settings.get("name") or "unknown").lower()
     rate = settings.get("learning_rate")
     if isinstance(rate, dict):  # a schedule: its starting rate
         rate = (rate.get("config") or {}).get("initial_learning_rate")
