@@ -108,6 +108,9 @@ def read_history(path: str | os.PathLike) -> pd.DataFrame:
     # number keeps all its fields, so the missing newline is the only sign.
     if not text.endswith("\n"):
         raise BrokenRun(f"{HISTORY_FILE} is truncated: its last line is incomplete")
+    if frame.empty:
+        # A header and no rows: a run with no curves (an import without --history, or before its first epoch).
+        return frame.astype("float64")
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise BrokenRun(f"{HISTORY_FILE} column {column!r} holds non-numeric values (truncated file?)")

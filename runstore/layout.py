@@ -18,7 +18,8 @@ import os
 import re
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+# 2: every run names its replicate ``group`` and its ``source`` (trained, imported, callback).
+SCHEMA_VERSION = 2
 
 ARTIFACTS_ENV = "ARTIFACTS_DIR"
 DEFAULT_ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"

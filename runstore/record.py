@@ -27,6 +27,7 @@ from runstore.atomic import atomic_write_json
 from runstore.layout import RUN_FILE, SCHEMA_VERSION
 from runstore.preprocessing import RAW
 from runstore.reader import read_run_record
+from runstore.schema import SOURCE_TRAINED
 from runstore.status import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
 
 
@@ -65,6 +66,9 @@ def new_run_fields(fields: dict, provenance: dict | None = None) -> dict:
     }
     record.update(provenance or {})
     record.update(fields)
+    # A run trained without seeds is a group of one; the lab's trainer is the default source.
+    record.setdefault("group", record.get("run_id"))
+    record.setdefault("source", SOURCE_TRAINED)
     return record
 
 

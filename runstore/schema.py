@@ -16,6 +16,12 @@ from runstore.status import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
 
 STATUSES = (STATUS_RUNNING, STATUS_COMPLETE, STATUS_FAILED)
 
+# Where a run came from: the lab's trainer, `python -m training import`, or LabCallback in a user's fit.
+SOURCE_TRAINED = "trained"
+SOURCE_IMPORTED = "imported"
+SOURCE_CALLBACK = "callback"
+SOURCES = (SOURCE_TRAINED, SOURCE_IMPORTED, SOURCE_CALLBACK)
+
 NUMBER = (int, float)
 OPTIONAL_NUMBER = (int, float, type(None))
 OPTIONAL_INT = (int, type(None))
@@ -29,7 +35,9 @@ REQUIRED_FIELDS: dict[str, tuple[type, ...]] = {
     "error": OPTIONAL_STR,
     "model": (str,),
     "optimizer": (str,),
-    "learning_rate": NUMBER,
+    "learning_rate": OPTIONAL_NUMBER,  # null when an imported model does not say
+    "group": (str,),                   # replicate group (schema 2); a run without seeds is a group of one
+    "source": (str,),                  # trained | imported | callback (schema 2)
     "config": (dict,),
     "weights": (str,),
     "data": (dict,),
@@ -51,15 +59,15 @@ REQUIRED_FIELDS: dict[str, tuple[type, ...]] = {
 
 # Fields a complete run must also have filled in (not None).
 COMPLETE_FIELDS = (
-    "best_epoch",
     "test_accuracy",
     "test_loss",
     "params_total",
     "params_trainable",
-    "train_seconds",
     "wall_seconds",
     "model_sha256",
 )
+# ...and, for a run the lab watched train (not an imported file, which may come without curves or timings):
+COMPLETE_TRAINING_FIELDS = ("best_epoch", "train_seconds")
 
 # Optional fields writers may add; readers must tolerate their absence.
 OPTIONAL_FIELDS = (
@@ -79,6 +87,11 @@ OPTIONAL_FIELDS = (
     "resumed_from_epoch",  # set when a killed run was continued
     "feature_cache",    # frozen-base feature cache: folder, reused, computed, skipped_augmentation
     "evaluation",       # how test predictions were made: tta_flip, tta_translate, from_cached_features, re_evaluated
+    "seed",             # training-randomness seed of this replicate (training.replicates)
+    "node",             # the machine (Ray node) that trained the run
+    "source_file", "source_sha256", "source_bytes", "source_format",  # an imported model's original file
+    "outputs",          # probabilities or logits, as the imported model gave them
+    "has_curves",       # false for an import without a history
 )
 
 
@@ -86,12 +99,20 @@ OPTIONAL_FIELDS = (
 OPTIONAL_FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "input_size": (int,),
     "preprocessing": (str,),
+    "seed": (int,),
 }
 
+def _version_1_to_2(record: dict) -> dict:
+    """Schema 1 had no replicates and one source: each run is a group of one, trained by the lab."""
+    record.setdefault("group", record.get("run_id"))
+    record.setdefault("source", SOURCE_TRAINED)
+    record["schema_version"] = 2
+    return record
+
+
 # Older versions this code still reads, each with the step that lifts a record
-# one version up (version -> function of the record). Empty while only
-# version 1 exists; a schema bump adds its predecessor here.
-UPGRADES: dict[int, Callable[[dict], dict]] = {}
+# one version up (version -> function of the record).
+UPGRADES: dict[int, Callable[[dict], dict]] = {1: _version_1_to_2}
 READABLE_VERSIONS = (*UPGRADES, SCHEMA_VERSION)
 
 
@@ -136,10 +157,13 @@ def validate_run_record(record: Any) -> dict:
         raise SchemaError(
             f"run.json preprocessing {record['preprocessing']!r} is not one of {', '.join(PREPROCESSING_MODES)}"
         )
+    if record["source"] not in SOURCES:
+        raise SchemaError(f"run.json source {record['source']!r} is not one of {', '.join(SOURCES)}")
     if record["status"] == STATUS_FAILED and not record["error"]:
         raise SchemaError("a failed run must say why in 'error'")
     if record["status"] == STATUS_COMPLETE:
-        missing = [field for field in COMPLETE_FIELDS if record.get(field) is None]
+        required = COMPLETE_FIELDS + (() if record["source"] == SOURCE_IMPORTED else COMPLETE_TRAINING_FIELDS)
+        missing = [field for field in required if record.get(field) is None]
         if missing:
             raise SchemaError(f"complete run lacks {', '.join(missing)}")
     return record

@@ -58,7 +58,7 @@ DAMAGE = {
     "history.csv holds text": (lambda folder: (folder / "history.csv").write_text("epoch,loss,accuracy,val_loss,val_accuracy\n0,oops,1,1,1\n"), "non-numeric"),
     "run.json invalid JSON": (lambda folder: cut(folder / "run.json", 0.5), "not valid JSON"),
     "run.json not an object": (lambda folder: edit_record(folder, lambda record: [record]), "JSON object"),
-    "run.json wrong schema version": (lambda folder: edit_record(folder, lambda record: record.update(schema_version=2)), "schema_version 2"),
+    "run.json wrong schema version": (lambda folder: edit_record(folder, lambda record: record.update(schema_version=99)), "schema_version 99"),
     "run.json field of the wrong type": (lambda folder: edit_record(folder, lambda record: record.update(epochs_run="3")), "epochs_run"),
     "run.json complete without results": (lambda folder: edit_record(folder, lambda record: record.update(test_accuracy=None)), "test_accuracy"),
     "predictions truncated": (lambda folder: cut(folder / "predictions.npz", 0.5), "predictions.npz cannot be read"),

@@ -16,6 +16,7 @@ from runstore import (
     list_runs,
     read_history,
     read_predictions,
+    read_run_record,
     run_dir,
 )
 from runstore.layout import resolve_artifacts_dir, validate_run_id
@@ -184,3 +185,23 @@ def test_suite_records_round_trip_and_a_damaged_one_is_reported(tmp_path):
     assert records == [{"name": "demo", "description": "the demo", "questions": [question]}]
     assert len(problems) == 1 and problems[0].startswith("broken.json cannot be read")
     assert read_suite_records(tmp_path / "nowhere") == ([], [])
+
+
+def test_a_schema_1_record_reads_as_a_trained_group_of_one(tmp_path):
+    folder = write_complete_run(tmp_path, "old-run")
+    assert json.loads((folder / "run.json").read_text())["schema_version"] == 1
+    record = read_run_record(folder)
+    assert (record["schema_version"], record["group"], record["source"]) == (2, "old-run", "trained")
+
+
+def test_schema_2_names_group_and_source_and_lets_an_import_leave_unknowns_empty():
+    current = {**complete_record(), "schema_version": 2, "group": "g", "source": "imported",
+               "best_epoch": None, "train_seconds": None, "learning_rate": None}
+    assert validate_run_record(current)["group"] == "g"
+    with pytest.raises(SchemaError, match="complete run lacks best_epoch, train_seconds"):
+        validate_run_record({**current, "source": "trained"})
+    with pytest.raises(SchemaError, match="source 'elsewhere' is not one of"):
+        validate_run_record({**current, "source": "elsewhere"})
+    without_group = {key: value for key, value in current.items() if key != "group"}
+    with pytest.raises(SchemaError, match="lacks the field 'group'"):
+        validate_run_record(without_group)

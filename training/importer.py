@@ -230,21 +230,18 @@ def _hdf5_config(path: Path) -> tuple[dict, dict | None]:
     return config, compile_config
 
 
-def optimizer_from_compile_config(compile_config: dict | None) -> tuple[str, float]:
-    """``(optimizer name, initial learning rate)`` recorded in the file; ("unknown", 0.0) when it does not say.
-
-    0.0 because run.json requires a number; ``optimizer`` "unknown" marks it as not a real rate.
-    """
+def optimizer_from_compile_config(compile_config: dict | None) -> tuple[str, float | None]:
+    """``(optimizer name, initial learning rate)`` recorded in the file; ("unknown", None) when it does not say."""
     optimizer = (compile_config or {}).get("optimizer") if isinstance(compile_config, dict) else None
     if not isinstance(optimizer, dict):
-        return "unknown", 0.0
+        return "unknown", None
     settings = optimizer.get("config") if isinstance(optimizer.get("config"), dict) else {}
     # The class name, not config["name"]: Keras numbers optimizer names per process (adam_2).
     name = str(optimizer.get("class_name") or settings.get("name") or "unknown").lower()
     rate = settings.get("learning_rate")
     if isinstance(rate, dict):  # a schedule: its starting rate
         rate = (rate.get("config") or {}).get("initial_learning_rate")
-    return name, float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else 0.0
+    return name, float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
 
 
 def _load_safely(path: Path, shown_name: str):
@@ -295,15 +292,16 @@ def write_finished_run(folder: Path, fields: dict, model, result, labels, histor
                       else "epoch,accuracy,loss,val_accuracy,val_loss\n")
     summary = summarize_history(history_rows)
     # The imported file holds the weights it was saved with: by default the last epoch's.
-    last_epoch = history_rows[-1]["epoch"] if history_rows else 0
+    last_epoch = history_rows[-1]["epoch"] if history_rows else None
     # CSVLogger records no time; a history from the lab's own format does (elapsed_seconds).
     elapsed = history_rows[-1].get("elapsed_seconds", math.nan) if history_rows else math.nan
     record = RunRecord(folder, fields)
     record.complete(
         test_accuracy=result.accuracy, test_loss=result.loss, params_total=params_total, params_trainable=params_trainable,
-        model_sha256=model_sha256, model_bytes=model_bytes, epochs_run=len(history_rows), best_epoch=int(last_epoch),
+        model_sha256=model_sha256, model_bytes=model_bytes, epochs_run=len(history_rows), best_epoch=None if last_epoch is None else int(last_epoch),
         lr_drop_epochs=summary["lr_drop_epochs"], latest_epoch=history_rows[-1]["epoch"] if history_rows else None,
         has_curves=bool(history_rows), best_epoch_rule="last epoch of the history (the weights the file was saved with)",
-        train_seconds=0.0 if math.isnan(elapsed) else float(elapsed), train_seconds_known=not math.isnan(elapsed),
+        # Schema 2 lets an imported run leave what its file does not say empty, never a made-up 0.
+        train_seconds=None if math.isnan(elapsed) else float(elapsed),
         wall_seconds=round(wall_seconds, 3),
     )
