@@ -6,6 +6,7 @@ Examples::
     python -m training run --model simple_cnn --epochs 1 --train-limit 2000
     python -m training run --model vgg16_transfer --weights none --run-id vgg-try
     python -m training suite demo --dry-run
+    python -m training suite demo --executor ray                 # runs in parallel on Ray
     python -m training evaluate simple_cnn-20260101-120000
 
 Bad values exit with status 2 and a message listing what is valid; failures
@@ -48,6 +49,23 @@ def _model_name(text: str) -> str:
     if text not in REGISTRY:
         raise argparse.ArgumentTypeError(f"unknown model {text!r}; valid models: {', '.join(model_names())}")
     return text
+
+
+def _add_executor_flags(parser: argparse.ArgumentParser) -> None:
+    """--executor, --address, --cpus-per-run (see training.executors)."""
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="local: one run after another here (default); ray: each run a Ray task, in parallel")
+    parser.add_argument("--address", help="ray only: join the Ray cluster at HOST:PORT or 'auto' (default: start Ray on this machine)")
+    parser.add_argument("--cpus-per-run", type=_positive_int, default=2,
+                        help="ray only: CPUs each run asks for when the cluster has no GPU (default 2; with GPUs a run asks for 1 GPU and 1 CPU)")
+
+
+def _make_executor(arguments: argparse.Namespace):
+    from training.executors import ExecutorSettings, make_executor
+
+    if arguments.executor != "ray" and arguments.address:
+        raise ConfigError("--address applies to --executor ray only")
+    return make_executor(arguments.executor, ExecutorSettings(address=arguments.address, cpus_per_run=arguments.cpus_per_run))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
     run.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
     run.add_argument("--strategy", choices=STRATEGIES, default="default", help="default, or mirrored (tf.distribute.MirroredStrategy over local GPUs)")
+    _add_executor_flags(run)
 
     suite = commands.add_parser("suite", help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
     suite.add_argument("name", help="suite name (see `python -m training suites`)")
@@ -100,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--only", type=_model_name, help="only the runs of this model")
     suite.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
     suite.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
+    _add_executor_flags(suite)
 
     evaluate = commands.add_parser("evaluate", help="re-evaluate a saved run on the test set", description="Recompute a run's test predictions from its model.keras.")
     evaluate.add_argument("run", help="run id or run folder")
@@ -121,32 +141,39 @@ def _list_suites() -> None:
         print(f"{name:<8} {len(entry.get('runs', []))} runs  {entry.get('description', '')}")
 
 
-def _run(arguments: argparse.Namespace) -> None:
+def _run(arguments: argparse.Namespace) -> int:
     from training.train import run_training
 
     # Only what the user set: everything else comes from the registry or the model's recipe.
     values = {key: value for key, value in vars(arguments).items()
-              if key not in ("command", "no_time_budget") and value is not None}
+              if key not in ("command", "no_time_budget", "executor", "address", "cpus_per_run") and value is not None}
     if arguments.no_time_budget:
         values["time_budget_seconds"] = None  # explicit: overrides a recipe's budget
     config = RunConfig.from_dict(values)
-    folder = run_training(config)
-    print(folder)
+    if arguments.executor == "local" and not arguments.address:
+        folder = run_training(config)
+        print(folder)
+        return 0
+    from training.executors import is_failure, summary_lines
+
+    outcomes = _make_executor(arguments).run([config])
+    print("\n".join(summary_lines("Runs", outcomes)))
+    return RUN_ERROR if any(is_failure(outcome) for _, outcome in outcomes) else 0
 
 
 def _suite(arguments: argparse.Namespace) -> int:
+    from training.executors import is_failure, summary_lines
     from training.suites import describe_plan, get_suite, run_suite
 
     suite = get_suite(arguments.name, only=arguments.only, artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir)
+    executor = _make_executor(arguments)
     print(describe_plan(suite), flush=True)
     if arguments.dry_run:
+        print("\n" + executor.describe(list(suite.runs)))
         return 0
-    outcomes = run_suite(suite)
-    failed = [(run_id, outcome) for run_id, outcome in outcomes if outcome not in ("complete", "skipped")]
-    print(f"\nSuite {suite.name}: {len(outcomes) - len(failed)} of {len(outcomes)} runs complete")
-    for run_id, outcome in failed:
-        print(f"  {run_id} failed: {outcome}")
-    return RUN_ERROR if failed else 0
+    outcomes = run_suite(suite, executor)
+    print("\n" + "\n".join(summary_lines(f"Suite {suite.name}", outcomes)))
+    return RUN_ERROR if any(is_failure(outcome) for _, outcome in outcomes) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "suites":
             _list_suites()
         elif arguments.command == "run":
-            _run(arguments)
+            return _run(arguments)
         elif arguments.command == "suite":
             return _suite(arguments)
         elif arguments.command == "evaluate":
