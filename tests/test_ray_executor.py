@@ -36,6 +36,7 @@ from training.executors import (  # noqa: E402
 
 ATTEMPTS_LOG = "attempts.log"
 EPOCHS = 3
+TWO_DRIVER_EPOCHS = 6  # long enough runs that the second driver starts while the first trains
 
 
 def tiny_configs(artifacts: Path, entries=("lr1e-3", "lr3e-3"), seeds=(0, 1), epochs: int = EPOCHS) -> list[RunConfig]:
@@ -239,7 +240,7 @@ def test_a_killed_worker_is_retried_and_resumes_while_a_doomed_run_fails_alone(t
 
 @pytest.mark.slow
 def test_two_drivers_on_one_suite_train_each_run_once(tmp_path, by_value):
-    configs = tiny_configs(tmp_path)
+    configs = tiny_configs(tmp_path, epochs=TWO_DRIVER_EPOCHS)
     other = subprocess.Popen([sys.executable, __file__, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not list((tmp_path / "runs").glob("*/claim.json")):  # the sequential driver is training its first run
@@ -256,10 +257,11 @@ def test_two_drivers_on_one_suite_train_each_run_once(tmp_path, by_value):
         pair = sorted([ray_outcomes[config.run_id].split(":")[0], local_outcomes[config.run_id].split(":")[0]])
         assert pair in ([COMPLETE, SKIPPED], [CLAIMED, COMPLETE]), (config.run_id, pair)
         assert _record(tmp_path, config.run_id)["status"] == "complete"
-    assert COMPLETE in local_outcomes.values() and COMPLETE in ray_outcomes.values()
+    # They overlapped: one driver found a run the other was training.
+    assert any(outcome.startswith(CLAIMED) for outcome in [*ray_outcomes.values(), *local_outcomes.values()])
 
 
 if __name__ == "__main__":
     # The second driver of test_two_drivers_on_one_suite_train_each_run_once.
     artifacts = Path(sys.argv[1])
-    print(json.dumps(LocalExecutor(ExecutorSettings(trainer=train_tiny)).run(tiny_configs(artifacts))))
+    print(json.dumps(LocalExecutor(ExecutorSettings(trainer=train_tiny)).run(tiny_configs(artifacts, epochs=TWO_DRIVER_EPOCHS))))

@@ -276,11 +276,10 @@ def _ray_task(config: RunConfig, token: str, probe: str, cpus: int, gpus: int, t
             "path (NFS, a cloud filestore) and pass it with --artifacts-dir."
         )}
     if not gpus:
-        import tensorflow as tf
-
-        # Only the CPUs Ray gave this run, or concurrent runs fight over every core.
-        tf.config.threading.set_intra_op_parallelism_threads(cpus)
-        tf.config.threading.set_inter_op_parallelism_threads(max(1, cpus // 2))
+        # Only the CPUs Ray gave this run, or concurrent runs fight over every core. Read by TensorFlow
+        # when it first loads, which is later in this fresh worker (max_calls=1).
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(cpus)
+        os.environ["TF_NUM_INTEROP_THREADS"] = str(max(1, cpus // 2))
     return train_claimed(config, token, trainer)
 
 
@@ -388,9 +387,10 @@ class RayExecutor:
                     refs[task.remote(config, token, probe, cpus, gpus, self.settings.trainer)] = config
                 bar.write(f"Submitted {len(refs)} run(s) to Ray, each asking for {cpus} CPU and {gpus} GPU.")
                 started: dict[str, float] = {}
+                pids: dict[str, int] = {}
                 while refs:
                     ready, _ = ray.wait(list(refs), num_returns=1, timeout=1.0)
-                    self._report_starts(refs.values(), token, started, bar)
+                    self._report_starts(refs.values(), token, started, pids, bar)
                     for ref in ready:
                         config = refs.pop(ref)
                         result = self._result(ray, ref, config, token)
@@ -421,15 +421,19 @@ class RayExecutor:
         return probes
 
     @staticmethod
-    def _report_starts(configs, token: str, started: dict, bar) -> None:
-        """Print a line for each run whose worker has claimed it since the last look (read from its claim)."""
+    def _report_starts(configs, token: str, started: dict, pids: dict, bar) -> None:
+        """Print a line for each run a worker has claimed (or a retry has taken over) since the last look."""
         for config in configs:
-            if config.run_id in started:
-                continue
             claim = read_claim(run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id))
-            if claim and claim.get("token") == token:
+            if not claim or claim.get("token") != token or claim.get("pid") == pids.get(config.run_id):
+                continue
+            if config.run_id in pids:
+                bar.write(f"{config.run_id}: its worker was lost; retrying on {claim.get('node')}, "
+                          "resuming from the last finished epoch")
+            else:
                 started[config.run_id] = time.monotonic()
                 bar.write(f"{config.run_id}: started ({config.model}) on {claim.get('node')}")
+            pids[config.run_id] = claim.get("pid")
 
     def _result(self, ray, ref, config: RunConfig, token: str) -> dict:
         """The task's result, or, when its worker died on every attempt, the run marked failed with why."""
@@ -440,9 +444,10 @@ class RayExecutor:
                       f"({type(error).__name__}: {str(error).strip().splitlines()[0][:300]}). "
                       "Run the same command again to resume from its last finished epoch.")
             folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
+            last = read_claim(folder) or {}
             mark_failed(folder, reason)
             release_claim(folder, token)
-            return {"run_id": config.run_id, "node": "?", "outcome": reason}
+            return {"run_id": config.run_id, "node": last.get("node") or "an unknown node", "outcome": reason}
 
     def _stop(self, ray, refs: dict) -> None:
         """Ctrl-C: interrupt every task so each run records itself failed-but-resumable, then let them finish."""
