@@ -79,6 +79,7 @@ OPTIONAL_FIELDS = (
     "resumed_from_epoch",  # set when a killed run was continued
     "feature_cache",    # frozen-base feature cache: folder, reused, computed, skipped_augmentation
     "evaluation",       # how test predictions were made: tta_flip, tta_translate, from_cached_features, re_evaluated
+    "node",             # the machine that trained the run: host name, or Ray node IP and id (training.executors)
 )
 
 
