@@ -88,10 +88,10 @@ OPTIONAL_FIELDS = (
     "feature_cache",    # frozen-base feature cache: folder, reused, computed, skipped_augmentation
     "evaluation",       # how test predictions were made: tta_flip, tta_translate, from_cached_features, re_evaluated
     "seed",             # training-randomness seed of this replicate (training.replicates)
-    "node",             # the machine (Ray node) that trained the run
     "source_file", "source_sha256", "source_bytes", "source_format",  # an imported model's original file
     "outputs",          # probabilities or logits, as the imported model gave them
     "has_curves",       # false for an import without a history
+    "node",             # the machine that trained the run: host name, or Ray node IP and id (training.executors)
 )
 
 

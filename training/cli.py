@@ -6,6 +6,7 @@ Examples::
     python -m training run --model simple_cnn --epochs 1 --train-limit 2000
     python -m training run --model vgg16_transfer --weights none --run-id vgg-try
     python -m training suite demo --dry-run
+    python -m training suite demo --executor ray                 # runs in parallel on Ray
     python -m training evaluate simple_cnn-20260101-120000
     python -m training import notebook.keras --name my-notebook --preprocessing unit --history training_log.csv
 
@@ -23,8 +24,6 @@ from training.registry import REGISTRY, model_names
 
 USAGE_ERROR = 2
 RUN_ERROR = 1
-# Errors that carry a sentence for the user (DataError, WeightsError, TrainingError...).
-USER_FIXABLE_RUN_ERRORS = (RuntimeError, ValueError, OSError)
 
 
 def _positive_float(text: str) -> float:
@@ -60,6 +59,23 @@ def _model_name(text: str) -> str:
     if text not in REGISTRY:
         raise argparse.ArgumentTypeError(f"unknown model {text!r}; valid models: {', '.join(model_names())}")
     return text
+
+
+def _add_executor_flags(parser: argparse.ArgumentParser) -> None:
+    """--executor, --address, --cpus-per-run (see training.executors)."""
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="local: one run after another here (default); ray: each run a Ray task, in parallel")
+    parser.add_argument("--address", help="ray only: join the Ray cluster at HOST:PORT or 'auto' (default: start Ray on this machine)")
+    parser.add_argument("--cpus-per-run", type=_positive_int, default=2,
+                        help="ray only: CPUs each run asks for when the cluster has no GPU (default 2; with GPUs a run asks for 1 GPU and 1 CPU)")
+
+
+def _make_executor(arguments: argparse.Namespace):
+    from training.executors import ExecutorSettings, make_executor
+
+    if arguments.executor != "ray" and arguments.address:
+        raise ConfigError("--address applies to --executor ray only")
+    return make_executor(arguments.executor, ExecutorSettings(address=arguments.address, cpus_per_run=arguments.cpus_per_run))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
     run.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
     run.add_argument("--strategy", choices=STRATEGIES, default="default", help="default, or mirrored (tf.distribute.MirroredStrategy over local GPUs)")
+    _add_executor_flags(run)
 
     suite = commands.add_parser("suite", help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
     suite.add_argument("name", help="suite name (see `python -m training suites`)")
@@ -117,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--only", type=_model_name, help="only the runs of this model")
     suite.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
     suite.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
+    _add_executor_flags(suite)
 
     evaluate = commands.add_parser("evaluate", help="re-evaluate a saved run on the test set", description="Recompute a run's test predictions from its model.keras.")
     evaluate.add_argument("run", help="run id or run folder")
@@ -186,7 +204,7 @@ def _run(arguments: argparse.Namespace) -> int:
 
     # Only what the user set: everything else comes from the registry or the model's recipe.
     values = {key: value for key, value in vars(arguments).items()
-              if key not in ("command", "no_time_budget", "seeds") and value is not None}
+              if key not in ("command", "no_time_budget", "seeds", "executor", "address", "cpus_per_run") and value is not None}
     if arguments.no_time_budget:
         values["time_budget_seconds"] = None  # explicit: overrides a recipe's budget
     if arguments.seeds and "run_id" not in values:
@@ -194,30 +212,26 @@ def _run(arguments: argparse.Namespace) -> int:
         values["run_id"] = f"{arguments.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     # Validate every replicate before the first one trains.
     configs = [RunConfig.from_dict(replicate) for replicate in expand_seeds(values, arguments.seeds)]
-    failed = []
-    for config in configs:
-        if len(configs) > 1:
-            print(f"=== {config.run_id} (seed {config.seed}, group {config.group}) ===", flush=True)
-        try:
-            print(run_training(config), flush=True)
-        except USER_FIXABLE_RUN_ERRORS as error:
-            if len(configs) == 1:
-                raise
-            # One replicate failing (recorded as failed in its run.json) does not stop the others.
-            print(f"{config.run_id} failed: {error}", file=sys.stderr, flush=True)
-            failed.append(config.run_id)
-    if failed:
-        print(f"{len(failed)} of {len(configs)} replicates failed: {', '.join(failed)}", file=sys.stderr)
-        return RUN_ERROR
-    return 0
+    if len(configs) == 1 and arguments.executor == "local" and not arguments.address:
+        print(run_training(configs[0]))
+        return 0
+    from training.executors import is_failure, summary_lines
+
+    # Replicates go through an executor: one failing (recorded in its run.json) does not stop the others.
+    outcomes = _make_executor(arguments).run(configs)
+    print("\n".join(summary_lines("Runs", outcomes)))
+    return RUN_ERROR if any(is_failure(outcome) for _, outcome in outcomes) else 0
 
 
 def _suite(arguments: argparse.Namespace) -> int:
+    from training.executors import is_failure, summary_lines
     from training.suites import describe_plan, get_suite, run_suite
 
     suite = get_suite(arguments.name, only=arguments.only, artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir)
+    executor = _make_executor(arguments)
     print(describe_plan(suite), flush=True)
     if arguments.dry_run:
+        print("\n" + executor.describe(list(suite.runs)))
         return 0
     if suite.questions:
         from runstore import resolve_artifacts_dir
@@ -225,12 +239,9 @@ def _suite(arguments: argparse.Namespace) -> int:
 
         # Recorded first, so the dashboard can show the questions while their runs train.
         write_suite_record(resolve_artifacts_dir(arguments.artifacts_dir), suite.name, suite.description, list(suite.questions))
-    outcomes = run_suite(suite)
-    failed = [(run_id, outcome) for run_id, outcome in outcomes if outcome not in ("complete", "skipped")]
-    print(f"\nSuite {suite.name}: {len(outcomes) - len(failed)} of {len(outcomes)} runs complete")
-    for run_id, outcome in failed:
-        print(f"  {run_id} failed: {outcome}")
-    return RUN_ERROR if failed else 0
+    outcomes = run_suite(suite, executor)
+    print("\n" + "\n".join(summary_lines(f"Suite {suite.name}", outcomes)))
+    return RUN_ERROR if any(is_failure(outcome) for _, outcome in outcomes) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ Usage::
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,33 +115,12 @@ def describe_plan(suite: Suite) -> str:
     return "\n".join(lines)
 
 
-def run_suite(suite: Suite, verbose: int | None = None) -> list[tuple[str, str]]:
-    """Train every run of ``suite`` not yet complete, in order; one failure does not stop the others.
+def run_suite(suite: Suite, executor=None) -> list[tuple[str, str]]:
+    """Train every run of ``suite`` not yet complete with ``executor`` (default: one after another here).
 
-    Returns ``(run_id, outcome)`` pairs, outcome being ``skipped``, ``complete`` or the error message.
+    Returns ``(run_id, outcome)`` pairs, outcome being ``skipped``, ``complete``,
+    ``claimed: ...`` (another driver trains it) or the error message.
     """
-    import keras
+    from training.executors import LocalExecutor
 
-    from training.train import run_training
-
-    outcomes = []
-    for config in suite.runs:
-        if run_status(config) == "complete":
-            print(f"{config.run_id}: already complete, skipped", flush=True)
-            outcomes.append((config.run_id, "skipped"))
-            continue
-        started = time.monotonic()
-        print(f"\n=== {config.run_id} ({config.model}) ===", flush=True)
-        try:
-            run_training(config, verbose=verbose)
-            outcomes.append((config.run_id, "complete"))
-        except KeyboardInterrupt:
-            raise
-        except Exception as error:  # recorded as failed in run.json; carry on with the rest of the suite
-            print(f"{config.run_id} failed: {error}", flush=True)
-            outcomes.append((config.run_id, str(error)))
-        finally:
-            # Free the finished model's graph and memory before the next run.
-            keras.backend.clear_session()
-        print(f"{config.run_id}: {time.monotonic() - started:.0f} s", flush=True)
-    return outcomes
+    return (executor or LocalExecutor()).run(list(suite.runs))
