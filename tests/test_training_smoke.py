@@ -131,7 +131,7 @@ def test_onecycle_and_tta_run_end_to_end(tmp_path):
 
 
 def test_translated_views_shift_one_pixel_each_way_with_reflected_edges():
-    from training.train import translated_views
+    from training.evaluate import translated_views
 
     x = np.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)
     up_left, down_right = translated_views(x)
@@ -142,7 +142,7 @@ def test_translated_views_shift_one_pixel_each_way_with_reflected_edges():
 
 
 def test_translate_tta_gives_the_shifted_views_half_the_weight():
-    from training.train import predict_probabilities, translated_views
+    from training.evaluate import predict_probabilities, translated_views
 
     def predict(images):  # a "model" whose class-0 probability is the image's mean pixel
         mean = images.reshape(len(images), -1).mean(axis=1) / 255

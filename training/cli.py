@@ -10,6 +10,10 @@ Examples::
 
 Bad values exit with status 2 and a message listing what is valid; failures
 while training exit with status 1 and a sentence saying what to do.
+
+``models``, ``suites`` and ``suite --dry-run`` never import TensorFlow; the
+other commands start it with its start-up logs hidden (see ``training.quiet``)
+unless ``--verbose`` is given.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import argparse
 import sys
 
 from training.config import AUGMENTATIONS, LR_SCHEDULES, OPTIMIZERS, STRATEGIES, WEIGHT_CHOICES, ConfigError, RunConfig
-from training.registry import REGISTRY, model_names
+from training.quiet import start_tensorflow
+from training.registry import REGISTRY, model_names, option_models, option_values
 
 USAGE_ERROR = 2
 RUN_ERROR = 1
@@ -57,12 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train CIFAR-10 models and write run folders to the artifacts folder.",
         epilog="Data: CIFAR10_DIR or --data-dir names a cifar-10-batches-py folder. Artifacts: ARTIFACTS_DIR or --artifacts-dir.",
     )
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up logs (hidden by default)")
+    # Also accepted after the command; SUPPRESS keeps the subcommand from resetting a --verbose given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="show TensorFlow's start-up logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("models", help="list the registered models", description="List the registered models with their defaults.")
     commands.add_parser("suites", help="list the suites in training/suites.json", description="List the suites and their runs.")
 
-    run = commands.add_parser("run", help="train one model", description="Train one model and print its run folder.")
+    run = commands.add_parser("run", parents=[common], help="train one model", description="Train one model and print its run folder.")
     run.add_argument("--model", required=True, type=_model_name, help=f"model to train: {', '.join(model_names())}")
     run.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default: the model's registry default)")
     run.add_argument("--lr", "--learning-rate", dest="learning_rate", type=_positive_float, help="initial learning rate, e.g. 0.001")
@@ -76,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-augment", dest="augment", action="store_false", help="switch off data augmentation")
     run.add_argument("--augmentation", choices=AUGMENTATIONS,
                      help="standard (flip, shift, rotation, zoom: the default) or light (flip and 2-pixel shift; fast_cnn's recipe)")
-    run.add_argument("--blocks", type=int, choices=(1, 2, 3), help="simple_cnn only: number of convolutional blocks (default 3)")
+    run.add_argument("--blocks", type=int, choices=option_values("blocks"),
+                     help=f"{', '.join(option_models('blocks'))} only: number of convolutional blocks (default: the model's recipe)")
     run.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="plateau (ReduceLROnPlateau, the default) or onecycle")
     run.add_argument("--label-smoothing", type=float, help="label smoothing, 0 to <1 (default 0)")
     run.add_argument("--tta-flip", action="store_const", const=True, help="average test predictions over each image and its mirror")
@@ -94,14 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
     run.add_argument("--strategy", choices=STRATEGIES, default="default", help="default, or mirrored (tf.distribute.MirroredStrategy over local GPUs)")
 
-    suite = commands.add_parser("suite", help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
+    suite = commands.add_parser("suite", parents=[common], help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
     suite.add_argument("name", help="suite name (see `python -m training suites`)")
     suite.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     suite.add_argument("--only", type=_model_name, help="only the runs of this model")
     suite.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
     suite.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
 
-    evaluate = commands.add_parser("evaluate", help="re-evaluate a saved run on the test set", description="Recompute a run's test predictions from its model.keras.")
+    evaluate = commands.add_parser("evaluate", parents=[common], help="re-evaluate a saved run on the test set", description="Recompute a run's test predictions from its model.keras.")
     evaluate.add_argument("run", help="run id or run folder")
     evaluate.add_argument("--artifacts-dir", help="where run folders are (default: $ARTIFACTS_DIR or ./artifacts)")
     evaluate.add_argument("--data-dir", help="cifar-10-batches-py folder (default: the run's, $CIFAR10_DIR or Keras' cache)")
@@ -110,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _list_models() -> None:
     for spec in REGISTRY.values():
-        print(f"{spec.name:<20} {spec.input_size:>3}px  {spec.default_optimizer} lr={spec.default_learning_rate:g} "
-              f"epochs={spec.default_epochs} weights={spec.default_weights}\n{'':<20} {spec.description}")
+        defaults = spec.defaults
+        print(f"{spec.name:<20} {spec.input_size:>3}px  {defaults['optimizer']} lr={defaults['learning_rate']:g} "
+              f"epochs={defaults['epochs']} weights={defaults['weights']}\n{'':<20} {spec.description}")
 
 
 def _list_suites() -> None:
@@ -124,9 +135,10 @@ def _list_suites() -> None:
 def _run(arguments: argparse.Namespace) -> None:
     from training.train import run_training
 
+    start_tensorflow(arguments.verbose)
     # Only what the user set: everything else comes from the registry or the model's recipe.
     values = {key: value for key, value in vars(arguments).items()
-              if key not in ("command", "no_time_budget") and value is not None}
+              if key not in ("command", "no_time_budget", "verbose") and value is not None}
     if arguments.no_time_budget:
         values["time_budget_seconds"] = None  # explicit: overrides a recipe's budget
     config = RunConfig.from_dict(values)
@@ -141,6 +153,7 @@ def _suite(arguments: argparse.Namespace) -> int:
     print(describe_plan(suite), flush=True)
     if arguments.dry_run:
         return 0
+    start_tensorflow(arguments.verbose)
     outcomes = run_suite(suite)
     failed = [(run_id, outcome) for run_id, outcome in outcomes if outcome not in ("complete", "skipped")]
     print(f"\nSuite {suite.name}: {len(outcomes) - len(failed)} of {len(outcomes)} runs complete")
@@ -152,6 +165,7 @@ def _suite(arguments: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the command; return the exit status."""
     arguments = build_parser().parse_args(argv)
+    arguments.verbose = getattr(arguments, "verbose", False)
     try:
         if arguments.command == "models":
             _list_models()
@@ -164,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "evaluate":
             from training.evaluate import evaluate_run
 
+            start_tensorflow(arguments.verbose)
             evaluate_run(arguments.run, arguments.artifacts_dir, arguments.data_dir)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
