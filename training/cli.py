@@ -133,17 +133,16 @@ def _list_suites() -> None:
 
 
 def _run(arguments: argparse.Namespace) -> None:
-    from training.train import run_training
-
-    start_tensorflow(arguments.verbose)
     # Only what the user set: everything else comes from the registry or the model's recipe.
     values = {key: value for key, value in vars(arguments).items()
               if key not in ("command", "no_time_budget", "verbose") and value is not None}
     if arguments.no_time_budget:
         values["time_budget_seconds"] = None  # explicit: overrides a recipe's budget
-    config = RunConfig.from_dict(values)
-    folder = run_training(config)
-    print(folder)
+    config = RunConfig.from_dict(values)  # a bad value fails here, before TensorFlow's seconds of start-up
+    start_tensorflow(arguments.verbose)  # before training.train imports it
+    from training.train import run_training
+
+    print(run_training(config))
 
 
 def _suite(arguments: argparse.Namespace) -> int:
@@ -176,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "suite":
             return _suite(arguments)
         elif arguments.command == "evaluate":
+            start_tensorflow(arguments.verbose)
             from training.evaluate import evaluate_run
 
-            start_tensorflow(arguments.verbose)
             evaluate_run(arguments.run, arguments.artifacts_dir, arguments.data_dir)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
