@@ -71,6 +71,11 @@ class ModelSpec:
     # before training, for models whose start depends on the data (fast_cnn's whitening stem).
     initialiser: str | None = None
 
+    def __post_init__(self):
+        # The registry is shared by every run in the process: a run must not edit its model's recipe.
+        object.__setattr__(self, "recipe", MappingProxyType(dict(self.recipe)))
+        object.__setattr__(self, "options", MappingProxyType({name: tuple(values) for name, values in self.options.items()}))
+
     @property
     def defaults(self) -> dict:
         """Every RunConfig default this model's runs start from: study defaults, weights, then the recipe."""
