@@ -79,7 +79,7 @@ def test_a_resumed_attempt_keeps_the_first_start_the_early_stop_and_the_earlier_
     (tmp_path / "run.json").write_text(json.dumps({"started_at": "2026-01-01T10:00:00Z", "early_stop_epoch": 1}))
     _history(tmp_path, [(0, 10.0, 2.0), (1, 20.5, 1.5), (2, 31.0, 1.7)])
     record = RunRecord(tmp_path, {"run_id": "r"})
-    resumption = resume_from_earlier_attempt(record, resume_epoch=2)
+    resumption = resume_from_earlier_attempt(record, tmp_path, resume_epoch=2)
     assert (resumption.epoch, [row["epoch"] for row in resumption.history_rows]) == (2, [0, 1])
     assert resumption.elapsed_seconds == 20.5 and resumption.stopped_early
     assert record.fields["started_at"] == "2026-01-01T10:00:00Z" and record.fields["early_stop_epoch"] == 1
@@ -91,6 +91,6 @@ def test_a_fresh_start_carries_nothing_over(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"started_at": "2026-01-01T10:00:00Z", "early_stop_epoch": 1}))
     _history(tmp_path, [(0, 10.0, 2.0)])
     record = RunRecord(tmp_path, {"run_id": "r"})
-    resumption = resume_from_earlier_attempt(record, resume_epoch=None)
+    resumption = resume_from_earlier_attempt(record, tmp_path, resume_epoch=None)
     assert (resumption.epoch, resumption.history_rows, resumption.elapsed_seconds, resumption.stopped_early) == (None, [], 0.0, False)
     assert record.fields["started_at"] != "2026-01-01T10:00:00Z" and record.fields["early_stop_epoch"] is None

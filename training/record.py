@@ -111,8 +111,8 @@ class Resumption:
     stopped_early: bool       # early stopping had already ended the run before the interruption
 
 
-def resume_from_earlier_attempt(record: RunRecord, resume_epoch: int | None) -> Resumption:
-    """Carry an interrupted attempt over into ``record`` and say where this attempt starts.
+def resume_from_earlier_attempt(record: RunRecord, folder: Path, resume_epoch: int | None) -> Resumption:
+    """Carry an interrupted attempt in run ``folder`` over into ``record`` and say where this attempt starts.
 
     Call before ``record``'s first write, which replaces the earlier run.json. For a
     resumed run (``resume_epoch`` set) the first attempt's ``started_at`` is kept, so
@@ -124,7 +124,7 @@ def resume_from_earlier_attempt(record: RunRecord, resume_epoch: int | None) -> 
     if resume_epoch is None:
         return Resumption(None, [], 0.0, stopped_early=False)
     try:
-        earlier = json.loads(record.path.read_text(encoding="utf-8"))
+        earlier = json.loads((Path(folder) / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         earlier = None  # no readable earlier record: this attempt's own start stands
     if isinstance(earlier, dict):
@@ -132,6 +132,6 @@ def resume_from_earlier_attempt(record: RunRecord, resume_epoch: int | None) -> 
         record.fields["early_stop_epoch"] = earlier.get("early_stop_epoch")
     from training.callbacks import read_history_rows  # imports Keras
 
-    rows = [row for row in read_history_rows(record.path.parent / HISTORY_FILE) if row["epoch"] < resume_epoch]
+    rows = [row for row in read_history_rows(Path(folder) / HISTORY_FILE) if row["epoch"] < resume_epoch]
     elapsed = rows[-1].get("elapsed_seconds", 0.0) if rows else 0.0
     return Resumption(resume_epoch, rows, elapsed, stopped_early=record.fields.get("early_stop_epoch") is not None)

@@ -150,7 +150,7 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
             "input_size": spec.input_size, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
             "config": config.to_dict(), "weights": "none", "suite": config.suite, "resumed_from_epoch": resume_epoch,
         })
-        resumption = resume_from_earlier_attempt(record, resume_epoch)
+        resumption = resume_from_earlier_attempt(record, folder, resume_epoch)
         record.update()
         train_and_save(config, folder, record, data, resumption, verbose, wall_started)
         return folder
