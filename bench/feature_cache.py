@@ -43,7 +43,7 @@ def measure(model_name: str, x, y, artifacts_dir: str) -> dict:
     from training.registry import get_spec
 
     spec = get_spec(model_name)
-    batch_size = spec.default_batch_size
+    batch_size = spec.defaults["batch_size"]
     keras.utils.set_random_seed(0)
     built = build_parts(model_name, None)
     for model in (built.model, built.head):

@@ -69,7 +69,7 @@ def main(argv=None) -> dict:
     figures = {}
     row("model (batch size)", "pipeline img/s", "training img/s", "ratio")
     for name in MODELS:
-        batch_size = get_spec(name).default_batch_size
+        batch_size = get_spec(name).defaults["batch_size"]
         pipeline = pipeline_images_per_second(x, y, batch_size)
         training = training_images_per_second(name, batch_size, arguments.train_steps)
         figures[name] = {"batch_size": batch_size, "pipeline_images_per_second": pipeline, "training_images_per_second": training}

@@ -2,7 +2,7 @@
 
 * fast_cnn trains through the lab's real pipeline (``training.train.run_training``,
   i.e. what ``python -m training run --model fast_cnn`` does) with its recipe
-  (``training.fast_cnn.RECIPE``).
+  (the ``recipe`` of fast_cnn's entry in ``training.registry``).
 * The baseline is written the way the Keras tutorials do it: the simple CNN with
   the augmentation layers inside the model, fed NumPy arrays by ``model.fit``,
   Adam at 0.001, batch 64, trained until the time budget runs out.
@@ -52,13 +52,14 @@ def train_fast_cnn(arguments, data, artifacts_dir: str) -> dict:
     """Train fast_cnn with its recipe through the lab's pipeline; return its accuracy curve and test accuracy."""
     from runstore import read_history, read_run_record
     from training.config import RunConfig
-    from training.fast_cnn import RECIPE
+    from training.registry import get_spec
     from training.train import run_training
 
-    values = dict(RECIPE, model="fast_cnn", run_id="bench-fast_cnn", artifacts_dir=artifacts_dir,
+    recipe = get_spec("fast_cnn").recipe
+    values = dict(recipe, model="fast_cnn", run_id="bench-fast_cnn", artifacts_dir=artifacts_dir,
                   seed=arguments.seed, train_limit=arguments.train_limit)
     # The same budget as the baseline: the recipe's own (15 minutes less the last validation) or less.
-    values["time_budget_seconds"] = min(RECIPE.get("time_budget_seconds") or arguments.budget_seconds, arguments.budget_seconds)
+    values["time_budget_seconds"] = min(recipe.get("time_budget_seconds") or arguments.budget_seconds, arguments.budget_seconds)
     if arguments.fast_epochs:
         values["epochs"] = arguments.fast_epochs
     folder = run_training(RunConfig.from_dict(values), data=data, verbose=2)
@@ -82,7 +83,7 @@ def build_tutorial_baseline():
     from training.models import build_simple_cnn
 
     # Stock keras.layers.Conv2D, as a tutorial would have it (the lab's models use FastGradConv2D).
-    classifier = with_stock_convolutions(build_simple_cnn(3))
+    classifier = with_stock_convolutions(build_simple_cnn(blocks=3).model)
     augmentation = keras.Sequential(
         [layers.RandomFlip("horizontal"), layers.RandomTranslation(0.1, 0.1), layers.RandomRotation(0.04), layers.RandomZoom(0.1)],
         name="augmentation",
@@ -91,7 +92,7 @@ def build_tutorial_baseline():
     return keras.Model(inputs, classifier(augmentation(inputs)), name="tutorial_baseline")
 
 
-def train_baseline(arguments, arrays) -> dict:
+def train_baseline(arguments, split) -> dict:
     """Fit the tutorial baseline on NumPy arrays until the budget runs out; return its curve and test accuracy."""
     import keras
     import numpy as np
@@ -113,14 +114,14 @@ def train_baseline(arguments, arrays) -> dict:
             curve.append((time.perf_counter() - start, float(logs["val_accuracy"])))
 
     one_hot = lambda labels: keras.utils.to_categorical(labels, 10)  # noqa: E731
-    model.fit(arrays["x_train"].astype("float32"), one_hot(arrays["y_train"]), batch_size=BASELINE_BATCH_SIZE,
-              epochs=10_000, validation_data=(arrays["x_val"].astype("float32"), one_hot(arrays["y_val"])),
+    model.fit(split.x_train.astype("float32"), one_hot(split.y_train), batch_size=BASELINE_BATCH_SIZE,
+              epochs=10_000, validation_data=(split.x_val.astype("float32"), one_hot(split.y_val)),
               callbacks=[Budget()], verbose=2)
     train_seconds = time.perf_counter() - start
-    probabilities = model.predict(arrays["x_test"].astype("float32"), batch_size=256, verbose=0)
+    probabilities = model.predict(split.x_test.astype("float32"), batch_size=256, verbose=0)
     return {
         "curve": curve,
-        "test_accuracy": float(np.mean(probabilities.argmax(axis=1) == arrays["y_test"])),
+        "test_accuracy": float(np.mean(probabilities.argmax(axis=1) == split.y_test)),
         "train_seconds": train_seconds,
         "epochs": len(curve),
     }
@@ -133,10 +134,10 @@ def main(argv=None) -> dict:
 
     header(f"time to accuracy (budget {arguments.budget_seconds:.0f} s per model)")
     data = load_data(arguments.data_dir)
-    arrays = split_data(RunConfig.from_dict({"model": "simple_cnn", "seed": arguments.seed, "train_limit": arguments.train_limit}), data)
+    split = split_data(RunConfig.from_dict({"model": "simple_cnn", "seed": arguments.seed, "train_limit": arguments.train_limit}), data)
     with tempfile.TemporaryDirectory(prefix="bench-tta-") as artifacts_dir:
         fast = train_fast_cnn(arguments, data, artifacts_dir)
-    baseline = train_baseline(arguments, arrays)
+    baseline = train_baseline(arguments, split)
 
     target = baseline["curve"][-1][1] if baseline["curve"] else 0.0
     baseline_time = first_time_reaching(baseline["curve"], target)

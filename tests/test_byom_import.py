@@ -68,7 +68,7 @@ def test_import_records_the_notebooks_own_accuracy(notebook, cifar, tmp_path, ki
 
 def test_imported_model_loads_in_the_dashboard_and_answers_like_the_notebook(notebook, cifar, tmp_path):
     from serving.models import load_run_model
-    from training.preprocessing import apply_preprocessing
+    from runstore.preprocessing import apply_preprocessing
 
     artifacts = tmp_path / "artifacts"
     import_model(notebook["keras"], "nb", "unit", artifacts_dir=artifacts, data_dir=cifar, progress=False)
@@ -251,7 +251,7 @@ def test_a_folder_without_event_files_is_refused(tmp_path):
 def test_preprocessing_table_matches_keras_applications(mode):
     from keras.applications import imagenet_utils
 
-    from training.preprocessing import apply_preprocessing
+    from runstore.preprocessing import apply_preprocessing
 
     images = np.random.default_rng(0).uniform(0, 255, size=(2, 4, 4, 3)).astype(np.float32)
     expected = imagenet_utils.preprocess_input(images.copy(), mode=mode)

@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 import keras
 
-from training.fast_cnn import RECIPE, build_fast_cnn
+from training.fast_cnn import build_fast_cnn
+from training.registry import get_spec
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,20 @@ def test_bad_arguments_are_rejected_with_a_message(arguments):
 def test_recipe_holds_only_run_config_fields():
     from training.config import RunConfig
 
-    config = RunConfig.from_dict({"model": "fast_cnn", **RECIPE})
+    config = RunConfig.from_dict({"model": "fast_cnn", **get_spec("fast_cnn").recipe})
     assert config.lr_schedule == "onecycle" and config.tta_flip and config.label_smoothing == 0.2
+
+
+def test_the_registry_entry_builds_fast_cnn_and_fits_its_whitening_stem():
+    from training.fast_cnn import whitening_kernel
+    from training.models import build_parts, initialise_from_data
+
+    keras.utils.set_random_seed(3)
+    built = build_parts("fast_cnn")
+    assert built.model.name == "fast_cnn" and built.base is None and built.head is None
+    images = correlated_pixels(32, seed=2)
+    initialise_from_data("fast_cnn", built, images)
+    np.testing.assert_allclose(built.model.get_layer("stem_conv").kernel.numpy(), whitening_kernel(images), rtol=1e-6)
 
 
 def correlated_pixels(count: int, seed: int = 0) -> np.ndarray:

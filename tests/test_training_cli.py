@@ -1,8 +1,15 @@
 """The command line: help, listings, the suite plan, and clear errors with exit status 2."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from training.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _exit_code(argv):
@@ -92,3 +99,53 @@ def test_demo_serves_the_dashboard_and_trains_the_suite():
     assert dashboard[dashboard.index("--server.port") + 1] == "8600"
     assert training_command("demo", None)[1:] == ["-m", "training", "suite", "demo"]
     assert training_command("demo", "/tmp/a")[-2:] == ["--artifacts-dir", "/tmp/a"]
+
+
+def _python(code_or_module_args: list[str], tmp_path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ARTIFACTS_DIR": str(tmp_path)}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the CLI must quiet TensorFlow by itself
+    return subprocess.run([sys.executable, *code_or_module_args], capture_output=True, text=True, env=env,
+                          cwd=REPO_ROOT, timeout=300, check=False)
+
+
+@pytest.mark.parametrize("argv", [["models"], ["suites"], ["suite", "demo", "--dry-run"]])
+def test_listing_commands_never_import_tensorflow(argv, tmp_path):
+    code = f"import sys; from training.cli import main; status = main({argv!r}); print('tensorflow' in sys.modules, status)"
+    result = _python(["-c", code], tmp_path)
+    assert result.stdout.splitlines()[-1] == "False 0"
+    assert result.stderr == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["evaluate", "missing-run"], "error: No run 'missing-run' in {runs}. List runs with: ls {runs}"),
+        (["run", "--model", "simple_cnn", "--data-dir", "{runs}/no-cifar", "--run-id", "r"], "error: CIFAR-10 folder not found: {runs}/no-cifar."),
+    ],
+)
+def test_tensorflow_commands_hide_its_start_up_logs(argv, error, tmp_path):
+    runs = tmp_path / "runs"
+    result = _python(["-m", "training", *[arg.format(runs=runs) for arg in argv]], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0].startswith(error.format(runs=runs)) and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_verbose_shows_tensorflows_start_up_logs(tmp_path):
+    result = _python(["-m", "training", "evaluate", "missing-run", "--verbose"], tmp_path)
+    # TensorFlow 2.21 on a CPU-only machine notes oneDNN and the missing CUDA driver at start-up.
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1 and len(lines) > 1 and lines[-1].startswith("error: No run 'missing-run'")
+
+
+def test_held_back_stderr_vanishes_unless_the_block_fails(capfd):
+    from training.quiet import stderr_held_back
+
+    with stderr_held_back():
+        os.write(2, b"start-up chatter\n")
+    assert capfd.readouterr().err == ""
+    with pytest.raises(RuntimeError), stderr_held_back():
+        os.write(2, b"why it failed\n")
+        raise RuntimeError("start-up failed")
+    assert capfd.readouterr().err == "why it failed\n"

@@ -3,15 +3,12 @@
 import pytest
 
 from training.config import ConfigError, RunConfig
-from training.registry import get_spec
+from training.registry import get_spec, model_names
 
 
 def test_defaults_come_from_the_registry_entry():
     config = RunConfig.from_dict({"model": "resnet50v2_transfer", "run_id": "r1"})
-    spec = get_spec("resnet50v2_transfer")
-    assert (config.optimizer, config.learning_rate, config.epochs, config.batch_size) == (
-        spec.default_optimizer, spec.default_learning_rate, spec.default_epochs, spec.default_batch_size,
-    )
+    assert (config.optimizer, config.learning_rate, config.epochs, config.batch_size) == ("adam", 0.001, 20, 32)
     assert config.weights == "imagenet"
     assert RunConfig.from_dict({"model": "simple_cnn"}).blocks == 3
     assert RunConfig.from_dict({"model": "simple_cnn"}).run_id.startswith("simple_cnn-")
@@ -58,16 +55,29 @@ def test_to_dict_round_trips():
     assert RunConfig.from_dict(config.to_dict()) == config
 
 
-def test_fast_cnn_recipe_fills_what_the_user_left_out():
-    pytest.importorskip("training.fast_cnn")
-    from training.fast_cnn import RECIPE
+@pytest.mark.parametrize("name", model_names())
+def test_every_model_runs_its_recipe_unless_the_user_overrides_it(name):
+    spec = get_spec(name)
+    config = RunConfig.from_dict({"model": name})
+    assert {key: getattr(config, key) for key in spec.defaults} == spec.defaults
+    overrides = {"epochs": 2, "tta_flip": not spec.defaults.get("tta_flip", False), "label_smoothing": 0.05}
+    config = RunConfig.from_dict({"model": name, **overrides})
+    assert {key: getattr(config, key) for key in overrides} == overrides
 
+
+def test_fast_cnn_recipe_fills_what_the_user_left_out():
     config = RunConfig.from_dict({"model": "fast_cnn"})
-    assert {key: getattr(config, key) for key in RECIPE} == RECIPE
-    spec = get_spec("fast_cnn")  # the registry entry (listed in the dashboard) must tell the same recipe
-    assert (spec.default_optimizer, spec.default_learning_rate, spec.default_epochs, spec.default_batch_size) == (
-        RECIPE["optimizer"], RECIPE["learning_rate"], RECIPE["epochs"], RECIPE["batch_size"])
+    assert (config.optimizer, config.learning_rate, config.epochs, config.lr_schedule, config.time_budget_seconds) == (
+        "sgd", 0.2, 6, "onecycle", 885.0)
+    assert config.tta_flip and config.tta_translate and config.lookahead and config.label_smoothing == 0.2
     assert RunConfig.from_dict({"model": "fast_cnn", "epochs": 1, "tta_flip": False}).tta_flip is False
+
+
+def test_a_model_option_is_checked_against_the_registry_entry():
+    assert RunConfig.from_dict({"model": "simple_cnn", "blocks": 1}).blocks == 1
+    assert RunConfig.from_dict({"model": "vgg16_bn"}).blocks is None  # only models that take the option get a default
+    with pytest.raises(ConfigError, match="blocks must be one of 1, 2, 3, got 0"):
+        RunConfig.from_dict({"model": "simple_cnn", "blocks": 0})
 
 
 def test_cli_run_passes_only_what_the_user_set(monkeypatch):
@@ -82,12 +92,11 @@ def test_cli_run_passes_only_what_the_user_set(monkeypatch):
 
 def test_cli_time_budget_flags_set_or_lift_the_recipes_budget(monkeypatch):
     from training import cli
-    from training.fast_cnn import RECIPE
 
     seen = []
     monkeypatch.setattr("training.train.run_training", lambda config: seen.append(config) or "folder")
     cli.main(["run", "--model", "fast_cnn", "--run-id", "a"])
     cli.main(["run", "--model", "fast_cnn", "--run-id", "b", "--time-budget", "60"])
     cli.main(["run", "--model", "fast_cnn", "--run-id", "c", "--epochs", "10", "--no-time-budget"])
-    assert [config.time_budget_seconds for config in seen] == [RECIPE["time_budget_seconds"], 60.0, None]
+    assert [config.time_budget_seconds for config in seen] == [get_spec("fast_cnn").recipe["time_budget_seconds"], 60.0, None]
     assert seen[2].epochs == 10 and seen[2].lookahead is True

@@ -1,4 +1,7 @@
-"""Every registered model builds with random weights, takes raw pixels and outputs class probabilities."""
+"""The registry builds every model: raw pixels in, class probabilities out; its entries are checked when registered."""
+
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -6,23 +9,11 @@ import pytest
 
 import training.layers  # noqa: F401
 from training.models import build_model, build_parts
-from training.registry import get_spec, model_names
-
-
-def _available(name):
-    if name != "fast_cnn":
-        return True
-    try:
-        import training.fast_cnn  # noqa: F401
-    except ImportError:
-        return False
-    return True
+from training.registry import BuiltModel, ModelSpec, get_spec, load_function, model_names, register
 
 
 @pytest.mark.parametrize("name", model_names())
 def test_every_model_maps_pixels_to_probabilities(name):
-    if not _available(name):
-        pytest.skip("training/fast_cnn.py (perf helper) is not written yet")
     keras.utils.set_random_seed(0)
     model = build_model(name, weights="none")
     size = get_spec(name).input_size
@@ -34,54 +25,83 @@ def test_every_model_maps_pixels_to_probabilities(name):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("blocks", [1, 2, 3])
+@pytest.mark.parametrize("blocks", get_spec("simple_cnn").options["blocks"])
 def test_simple_cnn_grows_by_blocks(blocks):
     model = build_model("simple_cnn", blocks=blocks)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 2 * blocks
 
 
-def test_vgg16_transfer_freezes_the_first_15_layers():
-    built = build_parts("vgg16_transfer", None)
-    assert not built.base.trainable
-    frozen_convs = [layer.name for layer in built.base.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert frozen_convs[-1] == "block4_conv3" and len(frozen_convs) == 10
-    assert all(layer.trainable for layer in built.head.layers if isinstance(layer, keras.layers.Conv2D))
+def test_a_left_out_option_takes_the_recipes_default_and_a_bad_one_is_refused():
+    default = build_model("simple_cnn")
+    assert len([layer for layer in default.layers if isinstance(layer, keras.layers.Conv2D)]) == 2 * get_spec("simple_cnn").recipe["blocks"]
+    with pytest.raises(ValueError, match="simple_cnn takes blocks of 1, 2, 3, got 4"):
+        build_parts("simple_cnn", blocks=4)
+    with pytest.raises(ValueError, match="vgg16_bn takes no option blocks; its options: none"):
+        build_parts("vgg16_bn", blocks=2)
+    with pytest.raises(ValueError, match="trained from scratch"):
+        build_parts("simple_cnn", "/some/weights.h5")
 
 
-def test_full_transfer_model_equals_head_on_base_features():
-    built = build_parts("vgg16_transfer", None)
-    pixels = np.random.default_rng(1).uniform(0, 255, size=(3, 32, 32, 3)).astype("float32")
-    np.testing.assert_allclose(
-        np.asarray(built.model(pixels, training=False)),
-        np.asarray(built.head(built.base(pixels, training=False), training=False)),
-        rtol=1e-5, atol=1e-6,
-    )
+def test_unknown_model_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="Unknown model 'alexnet'. Valid models: simple_cnn, vgg16_scratch"):
+        build_model("alexnet")
 
 
-def test_vgg_preprocessing_layer_matches_keras_and_survives_safe_load(tmp_path):
-    inputs = keras.Input((4, 4, 3))
-    model = keras.Model(inputs, training.layers.VggCaffePreprocessing()(inputs))
-    pixels = np.random.default_rng(2).uniform(0, 255, size=(2, 4, 4, 3)).astype("float32")
-    expected = keras.applications.vgg16.preprocess_input(pixels.copy())
-    np.testing.assert_allclose(np.asarray(model(pixels)), expected, rtol=1e-5, atol=1e-4)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(pixels)), expected, rtol=1e-5, atol=1e-4)
+@pytest.mark.parametrize("name", model_names())
+def test_every_entry_names_importable_functions(name):
+    spec = get_spec(name)
+    assert callable(spec.builder_function())
+    assert spec.initialiser is None or callable(spec.initialiser_function())
 
 
-def test_weights_file_that_does_not_fit_is_explained(tmp_path):
-    from training.weights import WeightsError
-
-    wrong = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    path = tmp_path / "wrong.weights.h5"
-    wrong.save_weights(path)
-    with pytest.raises(WeightsError, match="does not fit vgg16_transfer"):
-        build_model("vgg16_transfer", weights=str(path))
+def test_importing_the_registry_imports_no_tensorflow():
+    code = "import sys, training.registry, training.config; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
-def test_missing_weights_file_says_what_to_pass(tmp_path):
-    from training.weights import WeightsError
+def _spec(**changes):
+    values = {"name": "tiny_test_model", "description": "d", "input_size": 32, "preprocessing": "unit",
+              "builder": "tests.test_training_models:_tiny_builder"}
+    return ModelSpec(**{**values, **changes})
 
-    with pytest.raises(WeightsError, match="--weights none"):
-        build_model("vgg16_transfer", weights=str(tmp_path / "absent.h5"))
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": "simple_cnn"}, "already registered"),
+        ({"preprocessing": "imagenet"}, "Unknown preprocessing 'imagenet'"),
+        ({"builder": "tests.test_training_models._tiny_builder"}, "must be written 'package.module:function'"),
+        ({"initialiser": "fit_stem"}, "initialiser must be written"),
+        ({"options": {"blocks": (1, 2)}}, "give option 'blocks' a default"),
+    ],
+)
+def test_register_refuses_a_bad_entry(changes, message):
+    with pytest.raises(ValueError, match=message):
+        register(_spec(**changes))
+    assert "tiny_test_model" not in model_names()
+
+
+def test_a_reference_to_a_missing_function_says_so():
+    with pytest.raises(ValueError, match="training.models has no 'build_alexnet'"):
+        load_function("training.models:build_alexnet")
+
+
+def _tiny_builder(keras_weights=None):
+    inputs = keras.Input((32, 32, 3), name="pixels")
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="conv")(inputs))
+    return BuiltModel(keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x)))
+
+
+def test_adding_a_model_is_one_entry_plus_one_builder():
+    from training.config import RunConfig
+    from training.registry import REGISTRY
+
+    register(_spec(recipe={"epochs": 3, "optimizer": "sgd"}))
+    try:
+        assert build_model("tiny_test_model").get_layer("conv").filters == 4
+        config = RunConfig.from_dict({"model": "tiny_test_model", "learning_rate": 0.01})
+        assert (config.epochs, config.optimizer, config.learning_rate, config.batch_size) == (3, "sgd", 0.01, 64)
+    finally:
+        del REGISTRY["tiny_test_model"]

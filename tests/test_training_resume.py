@@ -66,3 +66,31 @@ def test_sigkill_then_restart_continues_with_one_history(tmp_path):
     before = history[history["epoch"] < record["resumed_from_epoch"]]
     assert len(before) == record["resumed_from_epoch"]
     assert record["epochs_run"] == EPOCHS and not (folder / "backup").exists()
+
+
+def _history(folder: Path, rows: list[tuple[int, float, float]]) -> None:
+    lines = ["epoch,elapsed_seconds,val_loss"] + [f"{epoch},{elapsed},{loss}" for epoch, elapsed, loss in rows]
+    (folder / "history.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_a_resumed_attempt_keeps_the_first_start_the_early_stop_and_the_earlier_epochs(tmp_path):
+    from training.record import RunRecord, resume_from_earlier_attempt
+
+    (tmp_path / "run.json").write_text(json.dumps({"started_at": "2026-01-01T10:00:00Z", "early_stop_epoch": 1}))
+    _history(tmp_path, [(0, 10.0, 2.0), (1, 20.5, 1.5), (2, 31.0, 1.7)])
+    record = RunRecord(tmp_path, {"run_id": "r"})
+    resumption = resume_from_earlier_attempt(record, tmp_path, resume_epoch=2)
+    assert (resumption.epoch, [row["epoch"] for row in resumption.history_rows]) == (2, [0, 1])
+    assert resumption.elapsed_seconds == 20.5 and resumption.stopped_early
+    assert record.fields["started_at"] == "2026-01-01T10:00:00Z" and record.fields["early_stop_epoch"] == 1
+
+
+def test_a_fresh_start_carries_nothing_over(tmp_path):
+    from training.record import RunRecord, resume_from_earlier_attempt
+
+    (tmp_path / "run.json").write_text(json.dumps({"started_at": "2026-01-01T10:00:00Z", "early_stop_epoch": 1}))
+    _history(tmp_path, [(0, 10.0, 2.0)])
+    record = RunRecord(tmp_path, {"run_id": "r"})
+    resumption = resume_from_earlier_attempt(record, tmp_path, resume_epoch=None)
+    assert (resumption.epoch, resumption.history_rows, resumption.elapsed_seconds, resumption.stopped_early) == (None, [], 0.0, False)
+    assert record.fields["started_at"] != "2026-01-01T10:00:00Z" and record.fields["early_stop_epoch"] is None

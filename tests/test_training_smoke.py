@@ -131,7 +131,7 @@ def test_onecycle_and_tta_run_end_to_end(tmp_path):
 
 
 def test_translated_views_shift_one_pixel_each_way_with_reflected_edges():
-    from training.train import translated_views
+    from training.evaluate import translated_views
 
     x = np.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)
     up_left, down_right = translated_views(x)
@@ -142,7 +142,7 @@ def test_translated_views_shift_one_pixel_each_way_with_reflected_edges():
 
 
 def test_translate_tta_gives_the_shifted_views_half_the_weight():
-    from training.train import predict_probabilities, translated_views
+    from training.evaluate import predict_probabilities, translated_views
 
     def predict(images):  # a "model" whose class-0 probability is the image's mean pixel
         mean = images.reshape(len(images), -1).mean(axis=1) / 255
@@ -199,3 +199,42 @@ def test_evaluate_command_recomputes_the_same_predictions(finished_run, tmp_path
         handle.write(b"tampered")
     with pytest.raises(EvaluationError, match="does not match the SHA-256"):
         evaluate_run(str(copy), data_dir=str(data_dir), verbose=0)
+
+
+def test_split_data_keeps_the_test_set_whole_and_apart():
+    from training.train import DataSplit, split_data
+
+    data = synthetic_cifar()
+    split = split_data(_config("/tmp/unused", train_limit=50, test_limit=30), data)
+    assert isinstance(split, DataSplit)
+    assert split.counts() == {"train_images": 50, "validation_images": 40, "test_images": 30}
+    np.testing.assert_array_equal(split.x_test, data.x_test[:30])
+
+
+@pytest.mark.parametrize(("schedule", "lookahead"), [("plateau", False), ("onecycle", True)])
+def test_callbacks_come_in_the_order_their_docstring_gives(tmp_path, schedule, lookahead):
+    from training import callbacks as lab
+    from training.record import Resumption, RunRecord
+    from training.train import make_callbacks
+
+    config = _config(tmp_path, lr_schedule=schedule, lookahead=lookahead, optimizer="sgd")
+    callbacks = make_callbacks(config, tmp_path, RunRecord(tmp_path, {}), Resumption(None, [], 0.0, False), steps_per_epoch=5)
+    kinds = [type(callback) for callback in callbacks.ordered]
+    expected = [
+        lab.EpochExtras, lab.TrainingBudget,
+        lab.ResumableReduceLROnPlateau if schedule == "plateau" else lab.OneCycleByStep,
+        lab.ResumableEarlyStopping, lab.BestWeightsCheckpoint, keras.callbacks.BackupAndRestore,
+        *([lab.Lookahead] if lookahead else []),
+        lab.TensorBoardScalars, lab.HistoryWriter, lab.Heartbeat,
+    ]
+    assert kinds == expected
+    assert callbacks.track_lr_drops is (schedule == "plateau")
+
+
+def test_evaluation_does_not_depend_on_training():
+    import subprocess
+    import sys
+
+    code = "import sys, training.evaluate; print(sorted(m for m in ('training.train', 'tensorflow') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -1,12 +1,7 @@
-"""``python -m training``: see ``training.cli``."""
+"""``python -m training``: see ``training.cli`` (TensorFlow's start-up logs: ``training.quiet``)."""
 
-import os
 import sys
 
-# TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) buries the
-# CLI's own output; users can still set TF_CPP_MIN_LOG_LEVEL=0 to see it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from training.cli import main  # noqa: E402
+from training.cli import main
 
 sys.exit(main())

@@ -2,7 +2,7 @@
 it on the test set with its own preprocessing, and turning logits into probabilities.
 
 A model trained outside the lab may expect any square input size and any of the
-preprocessing modes of ``training.preprocessing``, and may end in logits. Test
+preprocessing modes of ``runstore.preprocessing``, and may end in logits. Test
 images go through the lab's own evaluation pipeline (``training.pipeline``:
 float pixels, bilinear resize to the model's side), then the model's
 preprocessing, then the model, so the accuracy recorded is the one the dashboard
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from training.data import NUM_CLASSES
-from training.preprocessing import apply_preprocessing, check_preprocessing
+from runstore.preprocessing import apply_preprocessing, check_preprocessing
 
 EVAL_BATCH_SIZE = 256
 # A softmax row sums to 1 within float32 round-off; anything further off is not one.

@@ -12,6 +12,10 @@ Examples::
 
 Bad values exit with status 2 and a message listing what is valid; failures
 while training exit with status 1 and a sentence saying what to do.
+
+``models``, ``suites`` and ``suite --dry-run`` never import TensorFlow; the
+other commands start it with its start-up logs hidden (see ``training.quiet``)
+unless ``--verbose`` is given.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import argparse
 import sys
 
 from training.config import AUGMENTATIONS, LR_SCHEDULES, OPTIMIZERS, STRATEGIES, WEIGHT_CHOICES, ConfigError, RunConfig
-from training.registry import REGISTRY, model_names
+from training.quiet import start_tensorflow
+from training.registry import REGISTRY, model_names, option_models, option_values
 
 USAGE_ERROR = 2
 RUN_ERROR = 1
@@ -85,12 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train CIFAR-10 models and write run folders to the artifacts folder.",
         epilog="Data: CIFAR10_DIR or --data-dir names a cifar-10-batches-py folder. Artifacts: ARTIFACTS_DIR or --artifacts-dir.",
     )
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up logs (hidden by default)")
+    # Also accepted after the command; SUPPRESS keeps the subcommand from resetting a --verbose given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help="show TensorFlow's start-up logs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("models", help="list the registered models", description="List the registered models with their defaults.")
     commands.add_parser("suites", help="list the suites in training/suites.json", description="List the suites and their runs.")
 
-    run = commands.add_parser("run", help="train one model", description="Train one model and print its run folder.")
+    run = commands.add_parser("run", parents=[common], help="train one model", description="Train one model and print its run folder.")
     run.add_argument("--model", required=True, type=_model_name, help=f"model to train: {', '.join(model_names())}")
     run.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default: the model's registry default)")
     run.add_argument("--lr", "--learning-rate", dest="learning_rate", type=_positive_float, help="initial learning rate, e.g. 0.001")
@@ -109,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-augment", dest="augment", action="store_false", help="switch off data augmentation")
     run.add_argument("--augmentation", choices=AUGMENTATIONS,
                      help="standard (flip, shift, rotation, zoom: the default) or light (flip and 2-pixel shift; fast_cnn's recipe)")
-    run.add_argument("--blocks", type=int, choices=(1, 2, 3), help="simple_cnn only: number of convolutional blocks (default 3)")
+    run.add_argument("--blocks", type=int, choices=option_values("blocks"),
+                     help=f"{', '.join(option_models('blocks'))} only: number of convolutional blocks (default: the model's recipe)")
     run.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="plateau (ReduceLROnPlateau, the default) or onecycle")
     run.add_argument("--label-smoothing", type=float, help="label smoothing, 0 to <1 (default 0)")
     run.add_argument("--tta-flip", action="store_const", const=True, help="average test predictions over each image and its mirror")
@@ -128,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strategy", choices=STRATEGIES, default="default", help="default, or mirrored (tf.distribute.MirroredStrategy over local GPUs)")
     _add_executor_flags(run)
 
-    suite = commands.add_parser("suite", help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
+    suite = commands.add_parser("suite", parents=[common], help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
     suite.add_argument("name", help="suite name (see `python -m training suites`)")
     suite.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     suite.add_argument("--only", type=_model_name, help="only the runs of this model")
@@ -136,26 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
     _add_executor_flags(suite)
 
-    evaluate = commands.add_parser("evaluate", help="re-evaluate a saved run on the test set", description="Recompute a run's test predictions from its model.keras.")
+    evaluate = commands.add_parser("evaluate", parents=[common], help="re-evaluate a saved run on the test set", description="Recompute a run's test predictions from its model.keras.")
     evaluate.add_argument("run", help="run id or run folder")
     evaluate.add_argument("--artifacts-dir", help="where run folders are (default: $ARTIFACTS_DIR or ./artifacts)")
     evaluate.add_argument("--data-dir", help="cifar-10-batches-py folder (default: the run's, $CIFAR10_DIR or Keras' cache)")
-    _add_import_command(commands)
+    _add_import_command(commands, common)
     return parser
 
 
-def _add_import_command(commands) -> None:
+def _add_import_command(commands, common: argparse.ArgumentParser) -> None:
     """``import``: bring a model trained elsewhere into the lab (see ``training.importer``)."""
-    from training.preprocessing import PREPROCESSING_MODES  # NumPy only
+    from runstore.preprocessing import PREPROCESSING_MODES  # NumPy only
 
     command = commands.add_parser(
-        "import", help="import a .keras or .h5 model trained elsewhere as a run",
+        "import", parents=[common], help="import a .keras or .h5 model trained elsewhere as a run",
         description="Load a whole-model .keras or .h5 file in Keras safe mode, evaluate it on the CIFAR-10 test set "
                     "and write a complete run folder. Files with Lambda layers or custom code are refused.",
     )
     command.add_argument("model_file", metavar="MODEL_FILE", help="the .keras or .h5 file saved with model.save(...)")
     command.add_argument("--name", required=True, help="run id for the imported model (letters, digits, '.', '_', '-')")
-    command.add_argument("--preprocessing", required=True, choices=PREPROCESSING_MODES,
+    command.add_argument("--preprocessing", required=True, choices=list(PREPROCESSING_MODES),
                          help="what the model expects: raw (0-255, it scales itself), unit (/255), tf (-1..1), caffe, torch")
     command.add_argument("--history", help="a keras.callbacks.CSVLogger file or a TensorBoard log folder, for the curves")
     command.add_argument("--config", type=_json_object, help='hyperparameters to show on the Overview, as JSON: \'{"epochs": 10}\'')
@@ -176,7 +186,8 @@ def _json_object(text: str) -> dict:
 
 
 def _import(arguments: argparse.Namespace) -> None:
-    from training.importer import import_model  # imports Keras only when the model is loaded
+    start_tensorflow(arguments.verbose)
+    from training.importer import import_model
 
     folder = import_model(arguments.model_file, arguments.name, arguments.preprocessing, history=arguments.history,
                           artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir, config=arguments.config)
@@ -185,8 +196,9 @@ def _import(arguments: argparse.Namespace) -> None:
 
 def _list_models() -> None:
     for spec in REGISTRY.values():
-        print(f"{spec.name:<20} {spec.input_size:>3}px  {spec.default_optimizer} lr={spec.default_learning_rate:g} "
-              f"epochs={spec.default_epochs} weights={spec.default_weights}\n{'':<20} {spec.description}")
+        defaults = spec.defaults
+        print(f"{spec.name:<20} {spec.input_size:>3}px  {defaults['optimizer']} lr={defaults['learning_rate']:g} "
+              f"epochs={defaults['epochs']} weights={defaults['weights']}\n{'':<20} {spec.description}")
 
 
 def _list_suites() -> None:
@@ -200,19 +212,24 @@ def _run(arguments: argparse.Namespace) -> int:
     import time
 
     from training.replicates import expand_seeds
-    from training.train import run_training
 
     # Only what the user set: everything else comes from the registry or the model's recipe.
     values = {key: value for key, value in vars(arguments).items()
-              if key not in ("command", "no_time_budget", "seeds", "executor", "address", "cpus_per_run") and value is not None}
+              if key not in ("command", "no_time_budget", "verbose", "seeds", "executor", "address", "cpus_per_run")
+              and value is not None}
     if arguments.no_time_budget:
         values["time_budget_seconds"] = None  # explicit: overrides a recipe's budget
     if arguments.seeds and "run_id" not in values:
         # One timestamped base for every replicate, so the seeds' run ids share it.
         values["run_id"] = f"{arguments.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    # Validate every replicate before the first one trains.
+    # Every replicate is validated before the first one trains, and before TensorFlow's seconds of start-up.
     configs = [RunConfig.from_dict(replicate) for replicate in expand_seeds(values, arguments.seeds)]
-    if len(configs) == 1 and arguments.executor == "local" and not arguments.address:
+    local = arguments.executor == "local" and not arguments.address
+    if local:
+        start_tensorflow(arguments.verbose)  # before training.train imports it
+    if len(configs) == 1 and local:
+        from training.train import run_training
+
         print(run_training(configs[0]))
         return 0
     from training.executors import is_failure, summary_lines
@@ -239,6 +256,8 @@ def _suite(arguments: argparse.Namespace) -> int:
 
         # Recorded first, so the dashboard can show the questions while their runs train.
         write_suite_record(resolve_artifacts_dir(arguments.artifacts_dir), suite.name, suite.description, list(suite.questions))
+    if arguments.executor == "local" and not arguments.address:
+        start_tensorflow(arguments.verbose)
     outcomes = run_suite(suite, executor)
     print("\n" + "\n".join(summary_lines(f"Suite {suite.name}", outcomes)))
     return RUN_ERROR if any(is_failure(outcome) for _, outcome in outcomes) else 0
@@ -247,6 +266,7 @@ def _suite(arguments: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the command; return the exit status."""
     arguments = build_parser().parse_args(argv)
+    arguments.verbose = getattr(arguments, "verbose", False)
     try:
         if arguments.command == "models":
             _list_models()
@@ -257,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "suite":
             return _suite(arguments)
         elif arguments.command == "evaluate":
+            start_tensorflow(arguments.verbose)
             from training.evaluate import evaluate_run
 
             evaluate_run(arguments.run, arguments.artifacts_dir, arguments.data_dir)

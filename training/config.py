@@ -1,8 +1,9 @@
 """The typed configuration of one training run, saved as ``run.json["config"]``.
 
 Every knob of a run lives here with its unit; defaults that depend on the
-model (optimizer, learning rate, epochs, batch size, weights) come from the
-registry entry. ``RunConfig.from_dict`` is how suites and the CLI build one:
+model come from its registry entry: ``ModelSpec.defaults`` (the study's
+optimizer, learning rate, epochs and batch size, the weights, and the model's
+own recipe, such as fast_cnn's schedule, smoothing and test-time augmentation). ``RunConfig.from_dict`` is how suites and the CLI build one:
 unknown keys and wrong types are rejected with a message that says what is valid.
 
 Usage::
@@ -19,7 +20,7 @@ import types
 import typing
 from dataclasses import dataclass, fields
 
-from training.registry import get_spec, model_names
+from training.registry import STUDY_DEFAULTS, get_spec, model_names, option_models
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 STRATEGIES = ("default", "mirrored")
@@ -28,7 +29,6 @@ AUGMENTATIONS = ("standard", "light")  # training.pipeline.make_augmenter builds
 # "imagenet_if_available" falls back to random init (with a note in run.json) when the
 # ImageNet file is neither in ~/.keras/models nor downloadable: meant for suites.
 WEIGHT_CHOICES = ("imagenet", "none", "imagenet_if_available")
-SIMPLE_CNN_BLOCKS = (1, 2, 3)
 
 
 class ConfigError(ValueError):
@@ -57,7 +57,7 @@ class RunConfig:
     artifacts_dir: str | None = None       # None = $ARTIFACTS_DIR or ./artifacts
     data_dir: str | None = None            # None = $CIFAR10_DIR or Keras' cache
     strategy: str = "default"              # default | mirrored (tf.distribute.MirroredStrategy)
-    blocks: int | None = None              # simple_cnn only: 1, 2 or 3 convolutional blocks
+    blocks: int | None = None              # convolutional blocks, for models that take them (simple_cnn; see the registry)
     lr_schedule: str = "plateau"           # plateau (ReduceLROnPlateau) | onecycle (warm-up then linear decay)
     label_smoothing: float = 0.0           # 0 = plain one-hot targets
     tta_flip: bool = False                 # average predictions on the image and its mirror at test time
@@ -83,8 +83,13 @@ class RunConfig:
             raise ConfigError(f"Unknown config key(s) {', '.join(unknown)}. Valid keys: {', '.join(known)}")
         if "model" not in values:
             raise ConfigError(f"A run configuration needs 'model'. Valid models: {', '.join(model_names())}")
-        # A model's own recipe (fast_cnn's schedule, smoothing, TTA...) fills what the caller left out.
-        values = {**recipe_defaults(values["model"]), **values}
+        _check_type("model", values["model"], str)
+        try:
+            spec = get_spec(values["model"])
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        # The model's recipe (fast_cnn's schedule, smoothing, TTA...) fills what the caller left out.
+        values = {**spec.recipe, **values}
         hints = typing.get_type_hints(cls)
         for name, value in values.items():
             _check_type(name, value, hints[name])
@@ -95,18 +100,12 @@ class RunConfig:
         """A copy with registry defaults filled in and every value validated."""
         spec = get_spec(self.model)  # raises ValueError listing valid models
         config = dataclasses.replace(self)
-        if config.optimizer is None:
-            config.optimizer = spec.default_optimizer
+        # These fields' None means "the model's default"; elsewhere None means off (no time budget) or all.
+        for key in (*STUDY_DEFAULTS, "weights", *spec.options):
+            if getattr(config, key) is None:
+                setattr(config, key, spec.defaults[key])
         # JSON and the CLI may give an int; the record always holds a float.
-        config.learning_rate = float(spec.default_learning_rate if config.learning_rate is None else config.learning_rate)
-        if config.epochs is None:
-            config.epochs = spec.default_epochs
-        if config.batch_size is None:
-            config.batch_size = spec.default_batch_size
-        if config.weights is None:
-            config.weights = spec.default_weights
-        if config.model == "simple_cnn" and config.blocks is None:
-            config.blocks = 3
+        config.learning_rate = float(config.learning_rate)
         if config.run_id is None:
             config.run_id = f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
         if config.group is None:
@@ -151,11 +150,14 @@ class RunConfig:
             raise ConfigError(f"time_budget_seconds must be more than 0 and at most a week (604800), got {self.time_budget_seconds}")
         if self.weight_decay < 0:
             raise ConfigError(f"weight_decay must be 0 or more, got {self.weight_decay}")
-        if self.blocks is not None:
-            if self.model != "simple_cnn":
-                raise ConfigError(f"blocks applies to simple_cnn only, not {self.model}")
-            if self.blocks not in SIMPLE_CNN_BLOCKS:
-                raise ConfigError(f"blocks must be one of {', '.join(map(str, SIMPLE_CNN_BLOCKS))}, got {self.blocks}")
+        for option in _model_option_fields():
+            value = getattr(self, option)
+            if value is None:
+                continue
+            if option not in spec.options:
+                raise ConfigError(f"{option} applies to {', '.join(option_models(option))} only, not {self.model}")
+            if value not in spec.options[option]:
+                raise ConfigError(f"{option} must be one of {', '.join(map(str, spec.options[option]))}, got {value}")
         if self.tta_translate and spec.transfer and self.feature_cache:
             raise ConfigError(
                 f"tta_translate shifts test images, but {self.model} is evaluated on cached features of unshifted images. "
@@ -182,15 +184,9 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-def recipe_defaults(model: str) -> dict:
-    """RunConfig values a model's module asks for beyond the registry defaults (``RECIPE``), else {}."""
-    if model != "fast_cnn":
-        return {}
-    try:
-        from training.fast_cnn import RECIPE  # imported late: it pulls in Keras
-    except ImportError:
-        return {}
-    return dict(RECIPE)
+def _model_option_fields() -> list[str]:
+    """RunConfig fields that are some registered model's builder option (``blocks``)."""
+    return [item.name for item in fields(RunConfig) if option_models(item.name)]
 
 
 def _check_type(name: str, value, hint) -> None:

@@ -35,8 +35,10 @@ Why these choices, measured on the lab's 2-core AMD EPYC (AVX2, no AVX-512):
 
 The recipe (one-cycle SGD annealed over a 885 s time budget, Lookahead weight
 averaging, label smoothing 0.2, flip and translate test-time augmentation,
-weight decay) is ``RECIPE`` below; ``python -m training run --model fast_cnn``
-applies it. See docs/performance.md for the measurements.
+weight decay) is the ``recipe`` of fast_cnn's entry in ``training.registry``;
+``python -m training run --model fast_cnn`` applies it, and the trainer calls
+``fit_whitening_stem`` (the entry's initialiser). See docs/performance.md for
+the measurements.
 
 Usage::
 
@@ -52,6 +54,7 @@ import numpy as np
 from keras import layers
 
 from training.layers import FastGradConv2D
+from training.registry import BuiltModel
 
 # CIFAR-10 training-set channel statistics in 0-255 pixels (RGB): the model
 # standardises its own input so a saved model takes raw pixels.
@@ -63,25 +66,6 @@ BLOCK_WIDTHS = (32, 128, 128)  # filters per block; see the module docstring for
 BATCH_NORM_MOMENTUM = 0.97     # Keras convention: running statistics over ~30 batches (see above)
 WHITENING_IMAGES = 5000        # training images whose 2x2 patches set the whitening stem (airbench)
 WHITENING_EPSILON = 5e-4       # added to each eigenvalue: keeps near-zero directions from blowing up
-
-# The training recipe, as RunConfig fields. The registry entry carries optimizer,
-# learning rate, epochs and batch size; the rest must be applied by the trainer
-# for fast_cnn when the user did not set them.
-RECIPE = {
-    "optimizer": "sgd",          # SGD, momentum 0.9, Nesterov (training.train.make_optimizer)
-    "learning_rate": 0.2,        # peak of the one-cycle schedule at batch 64: best of 0.1/0.2/0.4 in one-epoch trials (docs)
-    "batch_size": 64,            # small: CPU images/s is the same at 64, 128 and 256, and 4x the steps learn faster
-    "epochs": 6,                 # an upper bound: on the 2-core CPU the time budget ends training in epoch 5
-    "time_budget_seconds": 885.0,  # 15 minutes less 15 s for the last validation pass; the cycle anneals over it
-    "lr_schedule": "onecycle",   # warm-up to the peak, then linear decay to 1/100 of it
-    "augmentation": "light",     # flip + 2-pixel shift: rotation and zoom slow a 4-epoch run down
-    "label_smoothing": 0.2,      # as in airbench and "How to train your ResNet"
-    "tta_flip": True,            # average test predictions over each image and its mirror
-    "tta_translate": True,       # and over 1-pixel shifts (airbench's TTA level 2); evaluation time only
-    "lookahead": True,           # airbench's weight averaging every 5 steps (training.callbacks.Lookahead)
-    "weight_decay": 5e-4,        # Keras SGD applies it per step as w -= lr * 5e-4 * w
-}
-
 
 def whitening_kernel(images: np.ndarray, eps: float = WHITENING_EPSILON) -> np.ndarray:
     """airbench's patch-whitening stem kernel, shape (2, 2, 3, 24), from raw 0-255 RGB ``images`` (N, H, W, 3).
@@ -165,3 +149,8 @@ def build_fast_cnn(input_size: int = 32, num_classes: int = 10) -> keras.Model:
         if layer.name.startswith("block") and layer.name.endswith("_conv"):
             dirac_initialise(layer)
     return model
+
+
+def build_fast_cnn_parts(keras_weights: None = None) -> BuiltModel:
+    """The registry's builder: fast_cnn at 32x32 for CIFAR-10's 10 classes (trained from scratch)."""
+    return BuiltModel(build_fast_cnn())

@@ -44,7 +44,7 @@ from runstore import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, SUMMARY_FILE, a
 from runstore.layout import run_dir, runs_root, validate_run_id
 from serving.models import KERAS_ARCHIVE_MEMBERS, MAX_CONFIG_BYTES, MAX_MODEL_BYTES, find_unsafe_config
 from training.history_import import read_external_history
-from training.preprocessing import check_preprocessing
+from runstore.preprocessing import check_preprocessing
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"

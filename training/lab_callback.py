@@ -36,7 +36,7 @@ import keras
 import numpy as np
 
 from runstore import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, SUMMARY_FILE, atomic_write_bytes, atomic_write_text, resolve_artifacts_dir, run_dir
-from training.preprocessing import check_preprocessing
+from runstore.preprocessing import check_preprocessing
 
 RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
 

@@ -1,11 +1,13 @@
-"""Keras builders for every model in the registry.
+"""Keras builders for every model in the registry, and ``build_model(name)`` to build one by name.
 
-Every model takes raw RGB pixels (float32, 0-255) at its registry input size;
-the scaling the model needs is its first layer, so a saved ``model.keras``
-works on plain pixels. Transfer models are built from two parts, a frozen
-``base`` (pixels to features) and a trainable ``head`` (features to class
-probabilities), so training can run on cached base features
-(see ``training.feature_cache``) and still save one complete model.
+Every builder has the registry's signature, ``builder(keras_weights=None, **options)
+-> BuiltModel``, and its model takes raw RGB pixels (float32, 0-255) at its
+registry input size; the scaling the model needs is its first layer, so a saved
+``model.keras`` works on plain pixels. Transfer models are built from two parts,
+a frozen ``base`` (pixels to features) and a trainable ``head`` (features to
+class probabilities), so training can run on cached base features (see
+``training.feature_cache``) and still save one complete model. Models trained
+from scratch take ``keras_weights=None`` only (``build_parts`` checks).
 
 Usage::
 
@@ -15,34 +17,24 @@ Usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 from keras import layers, regularizers
 
 import training.layers as lab_layers
 from training.data import NUM_CLASSES
-from training.registry import get_spec
+from training.registry import BuiltModel, ModelSpec, get_spec
 from training.weights import WeightsError, resolve_weights
 
 # VGG16's convolutional layout: filters per conv layer, "M" for max-pooling.
 VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
 # Keras' VGG16 layer index where the study's frozen part ends: input + blocks 1-4 = 15 layers.
 VGG16_FROZEN_LAYERS = 15
+# Filters of simple_cnn's blocks; the registry entry says how many of them a run may use.
 SIMPLE_CNN_FILTERS = (32, 64, 128)
 # Batch-norm running statistics for vgg16_bn: 0.9 (PyTorch's default, 0.1 there) instead of
 # Keras' 0.99, which needs hundreds of steps before evaluation-mode outputs mean anything:
 # the CPU demo's 32-step run predicted one class for every test image with 0.99.
 VGG16_BN_MOMENTUM = 0.9
-
-
-@dataclass
-class BuiltModel:
-    """A complete model plus, for transfer models, its frozen and trainable parts."""
-
-    model: keras.Model                # raw pixels -> class probabilities
-    base: keras.Model | None = None   # raw pixels -> features, frozen (transfer models only)
-    head: keras.Model | None = None   # features -> class probabilities (transfer models only)
 
 
 def _pixel_input(input_size: int) -> keras.KerasTensor:
@@ -53,10 +45,10 @@ def _classifier(x, name: str = "class_probabilities"):
     return layers.Dense(NUM_CLASSES, activation="softmax", name=name)(x)
 
 
-def build_simple_cnn(blocks: int = 3) -> keras.Model:
+def build_simple_cnn(keras_weights: None = None, *, blocks: int) -> BuiltModel:
     """The study's main model: ``blocks`` blocks of two 3x3 convs + max-pool + dropout, then a dense head."""
-    if blocks not in (1, 2, 3):
-        raise ValueError(f"simple_cnn takes 1, 2 or 3 blocks, got {blocks}")
+    if blocks not in range(1, len(SIMPLE_CNN_FILTERS) + 1):
+        raise ValueError(f"simple_cnn has {len(SIMPLE_CNN_FILTERS)} blocks at most, got {blocks}")
     inputs = _pixel_input(32)
     x = layers.Rescaling(1.0 / 255, name="scale_to_unit")(inputs)
     for index, filters in enumerate(SIMPLE_CNN_FILTERS[:blocks]):
@@ -68,7 +60,7 @@ def build_simple_cnn(blocks: int = 3) -> keras.Model:
     x = layers.Flatten()(x)
     x = layers.Dense(128, activation="relu", name="dense")(x)
     x = layers.Dropout(0.5)(x)
-    return keras.Model(inputs, _classifier(x), name=f"simple_cnn_b{blocks}")
+    return BuiltModel(keras.Model(inputs, _classifier(x), name=f"simple_cnn_b{blocks}"))
 
 
 def _vgg16_body(x, batch_norm: bool):
@@ -89,7 +81,7 @@ def _vgg16_body(x, batch_norm: bool):
     return x
 
 
-def build_vgg16(batch_norm: bool) -> keras.Model:
+def _vgg16(batch_norm: bool) -> keras.Model:
     """VGG16's 13 conv layers on 32x32 inputs, trained from scratch, with a 512-unit dense head."""
     inputs = _pixel_input(32)
     x = layers.Rescaling(1.0 / 255, name="scale_to_unit")(inputs)
@@ -100,7 +92,17 @@ def build_vgg16(batch_norm: bool) -> keras.Model:
     return keras.Model(inputs, _classifier(x), name="vgg16_bn" if batch_norm else "vgg16_scratch")
 
 
-def build_vgg16_simple() -> keras.Model:
+def build_vgg16_scratch(keras_weights: None = None) -> BuiltModel:
+    """VGG16's layout trained from scratch on 32x32 inputs (the study's plain VGG16)."""
+    return BuiltModel(_vgg16(batch_norm=False))
+
+
+def build_vgg16_bn(keras_weights: None = None) -> BuiltModel:
+    """VGG16's layout with batch normalization after every convolution, trained from scratch."""
+    return BuiltModel(_vgg16(batch_norm=True))
+
+
+def build_vgg16_simple(keras_weights: None = None) -> BuiltModel:
     """A small VGG-style net: two blocks of two conv+ReLU layers with max-pooling, then softmax."""
     inputs = _pixel_input(32)
     x = layers.Rescaling(1.0 / 255, name="scale_to_unit")(inputs)
@@ -109,7 +111,7 @@ def build_vgg16_simple() -> keras.Model:
         x = lab_layers.FastGradConv2D(filters, 3, padding="same", activation="relu", name=f"block{index + 1}_conv2")(x)
         x = layers.MaxPooling2D(name=f"block{index + 1}_pool")(x)
     x = layers.Flatten()(x)
-    return keras.Model(inputs, _classifier(x), name="vgg16_simple")
+    return BuiltModel(keras.Model(inputs, _classifier(x), name="vgg16_simple"))
 
 
 def _load_backbone(constructor, model_name: str, keras_weights: str | None, input_size: int) -> keras.Model:
@@ -133,7 +135,7 @@ def _trainable_copy(layer: keras.layers.Layer) -> keras.layers.Layer:
     return copy
 
 
-def build_vgg16_transfer(keras_weights: str | None) -> BuiltModel:
+def build_vgg16_transfer(keras_weights: str | None = None) -> BuiltModel:
     """VGG16 (ImageNet or random), first 15 layers frozen; block 5 and two dense layers learn CIFAR features."""
     vgg = _load_backbone(keras.applications.VGG16, "vgg16_transfer", keras_weights, 32)
     inputs = _pixel_input(32)
@@ -158,7 +160,7 @@ def build_vgg16_transfer(keras_weights: str | None) -> BuiltModel:
     return BuiltModel(model, base, head)
 
 
-def build_resnet50v2_transfer(keras_weights: str | None) -> BuiltModel:
+def build_resnet50v2_transfer(keras_weights: str | None = None) -> BuiltModel:
     """ResNet50V2 (frozen) at 224x224 with GaussianNoise before it and a small regularised dense head."""
     input_size = get_spec("resnet50v2_transfer").input_size
     backbone = _load_backbone(keras.applications.ResNet50V2, "resnet50v2_transfer", keras_weights, input_size)
@@ -184,41 +186,43 @@ def build_resnet50v2_transfer(keras_weights: str | None) -> BuiltModel:
     return BuiltModel(model, base, head)
 
 
-def build_parts(name: str, keras_weights: str | None = None, blocks: int | None = None) -> BuiltModel:
-    """Build model ``name`` with already resolved weights (see ``training.weights``)."""
-    get_spec(name)  # unknown names fail with the list of valid ones
-    if name == "simple_cnn":
-        return BuiltModel(build_simple_cnn(blocks or 3))
-    if name == "vgg16_scratch":
-        return BuiltModel(build_vgg16(batch_norm=False))
-    if name == "vgg16_bn":
-        return BuiltModel(build_vgg16(batch_norm=True))
-    if name == "vgg16_simple":
-        return BuiltModel(build_vgg16_simple())
-    if name == "vgg16_transfer":
-        return build_vgg16_transfer(keras_weights)
-    if name == "resnet50v2_transfer":
-        return build_resnet50v2_transfer(keras_weights)
-    if name == "fast_cnn":
-        try:
-            from training.fast_cnn import build_fast_cnn
-        except ImportError:
-            raise ValueError("fast_cnn is registered but training/fast_cnn.py is not available yet.") from None
-        return BuiltModel(build_fast_cnn())
-    raise ValueError(f"No builder for registered model {name!r}; add one to training/models.py.")
+def build_parts(name: str, keras_weights: str | None = None, **options) -> BuiltModel:
+    """Build model ``name`` from its registry entry, with already resolved weights (see ``training.weights``).
+
+    ``options`` are the entry's model options (simple_cnn's ``blocks``); one left out
+    or None takes the entry's default. Unknown names fail with the list of valid ones.
+    """
+    spec = get_spec(name)
+    if keras_weights is not None and not spec.transfer:
+        raise ValueError(f"{name} is trained from scratch; it takes no backbone weights (keras_weights=None).")
+    return spec.builder_function()(keras_weights=keras_weights, **_checked_options(spec, options))
+
+
+def _checked_options(spec: ModelSpec, options: dict) -> dict:
+    """``options`` with the entry's defaults filled in; an option the model does not take, or a bad value, is refused."""
+    unknown = sorted(option for option, value in options.items() if value is not None and option not in spec.options)
+    if unknown:
+        takes = ", ".join(spec.options) or "none"
+        raise ValueError(f"{spec.name} takes no option {', '.join(unknown)}; its options: {takes}")
+    checked = {}
+    for option, valid in spec.options.items():
+        value = spec.defaults[option] if options.get(option) is None else options[option]
+        if value not in valid:
+            raise ValueError(f"{spec.name} takes {option} of {', '.join(map(str, valid))}, got {value!r}")
+        checked[option] = value
+    return checked
 
 
 def initialise_from_data(name: str, built: BuiltModel, x_train) -> None:
-    """Data-dependent set-up a model needs before training; fast_cnn's whitening stem is the only one."""
-    if name == "fast_cnn":
-        from training.fast_cnn import fit_whitening_stem
+    """Run the entry's data-dependent initialiser (fast_cnn's whitening stem) on ``x_train``, if it has one."""
+    initialiser = get_spec(name).initialiser_function()
+    if initialiser is not None:
+        initialiser(built.model, x_train)
 
-        fit_whitening_stem(built.model, x_train)
 
-
-def build_model(name: str, weights: str = "none", blocks: int | None = None) -> keras.Model:
+def build_model(name: str, weights: str = "none", **options) -> keras.Model:
     """The complete model ``name`` taking raw 0-255 pixels; ``weights`` is imagenet, none or a file path."""
     if weights != "none" and not get_spec(name).transfer:
         raise ValueError(f"{name} is trained from scratch; it takes weights='none' only.")
     resolved = resolve_weights(name, weights)
-    return build_parts(name, resolved.keras_value, blocks).model
+    return build_parts(name, resolved.keras_value, **options).model

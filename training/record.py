@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import platform
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
+from runstore.history import read_history_rows
+from runstore.layout import HISTORY_FILE
 from runstore.record import RunRecord as StoredRunRecord
 from runstore.record import utc_now  # noqa: F401  (re-exported for training code)
+from runstore.status import read_record_leniently
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,3 +57,34 @@ class RunRecord(StoredRunRecord):
 
     def __init__(self, folder: Path, fields: dict):
         super().__init__(folder, fields, provenance=provenance())
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """Where a run's attempt starts: from scratch, or after the epochs an interrupted attempt finished."""
+
+    epoch: int | None         # first epoch this attempt trains; None for a fresh start
+    history_rows: list[dict]  # history.csv rows of the epochs before ``epoch`` (none for a fresh start)
+    elapsed_seconds: float    # the time those epochs took: this attempt's clock continues from it
+    stopped_early: bool       # early stopping had already ended the run before the interruption
+
+
+def resume_from_earlier_attempt(record: RunRecord, folder: Path, resume_epoch: int | None) -> Resumption:
+    """Carry an interrupted attempt in run ``folder`` over into ``record`` and say where this attempt starts.
+
+    Call before ``record``'s first write, which replaces the earlier run.json. For a
+    resumed run (``resume_epoch`` set) the first attempt's ``started_at`` is kept, so
+    wall time spans the whole run, and so is its ``early_stop_epoch``, since early
+    stopping that fired before the interruption still holds; the history rows before
+    ``resume_epoch`` are kept and the clock continues from their last
+    ``elapsed_seconds``. A fresh start (None) carries nothing over.
+    """
+    if resume_epoch is None:
+        return Resumption(None, [], 0.0, stopped_early=False)
+    earlier = read_record_leniently(folder)  # None when unreadable: this attempt's own start stands
+    if isinstance(earlier, dict):
+        record.fields["started_at"] = earlier.get("started_at", record.fields["started_at"])
+        record.fields["early_stop_epoch"] = earlier.get("early_stop_epoch")
+    rows = [row for row in read_history_rows(Path(folder) / HISTORY_FILE) if row["epoch"] < resume_epoch]
+    elapsed = rows[-1].get("elapsed_seconds", 0.0) if rows else 0.0
+    return Resumption(resume_epoch, rows, elapsed, stopped_early=record.fields.get("early_stop_epoch") is not None)

@@ -1,11 +1,13 @@
 """One training run, from data to a complete run folder: ``run_training(config) -> Path``.
 
-Reads top to bottom: check the run folder (refuse a complete one, resume an
-interrupted one) -> load and split the data (test set untouched until the end)
--> build and compile the model -> fit with callbacks (history, events,
-backup, TensorBoard) -> evaluate on the test set -> write model, predictions,
-summary and run.json atomically. Any failure marks the run ``failed`` with the
-reason and re-raises.
+``run_training`` checks the run folder (refuses a complete one, resumes an
+interrupted one) and opens its run.json; ``train_and_save`` then reads top to
+bottom, one function per step: load and split the data (the test set untouched
+until the end) -> build the model from its registry entry -> compile -> fit
+with callbacks (``make_callbacks`` says why they come in their order) ->
+evaluate on the test set (``training.evaluate``) -> write model, predictions
+and run.json atomically. Any failure marks the run ``failed`` with the reason
+and re-raises.
 
 Usage::
 
@@ -18,16 +20,18 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import io
 import json
 import math
 import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from runstore import (
     BACKUP_DIR,
@@ -42,11 +46,18 @@ from runstore import (
     resolve_artifacts_dir,
     run_dir,
 )
+from runstore.predictions import write_predictions
 from runstore.status import STATUS_COMPLETE, STATUS_RUNNING, read_record_leniently, run_status
+from training import callbacks as lab_callbacks
 from training.config import ConfigError, RunConfig
 from training.data import Cifar10, DataError, load_cifar10, split_train_validation, stratified_subset
+from training.evaluate import predict_test_set, test_metrics
+from training.feature_cache import FeatureCache
+from training.models import BuiltModel, build_parts, initialise_from_data
+from training.pipeline import make_eval_dataset, make_feature_dataset, make_train_dataset
+from training.record import Resumption, RunRecord, resume_from_earlier_attempt
 from training.registry import get_spec
-from training.weights import WeightsError
+from training.weights import WeightsError, resolve_weights
 
 BACKUP_METADATA = "training_metadata.json"
 BEST_WEIGHTS = "best.weights.h5"
@@ -111,116 +122,6 @@ def describe_os_error(error: OSError, folder: Path) -> str | None:
     return None
 
 
-# ----------------------------------------------------------------------------- data
-
-
-def split_data(config: RunConfig, data: Cifar10) -> dict:
-    """Seeded stratified validation split, optional training subset, optional test prefix."""
-    # split_seed, not seed: a group's replicates see the same images and differ only in training randomness.
-    split = split_train_validation(data.x_train, data.y_train, config.validation_size, config.split_seed)
-    x_train, y_train = stratified_subset(split.x_train, split.y_train, config.train_limit, config.split_seed)
-    test_count = len(data.y_test) if config.test_limit is None else min(config.test_limit, len(data.y_test))
-    return {
-        "x_train": x_train, "y_train": y_train,
-        "x_val": split.x_val, "y_val": split.y_val,
-        # The test set is only read after training (see evaluate_probabilities).
-        "x_test": data.x_test[:test_count], "y_test": data.y_test[:test_count],
-    }
-
-
-# ----------------------------------------------------------------------------- model
-
-
-def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0):
-    """A Keras optimizer by name (rmsprop, adam, sgd); adam with weight decay is AdamW."""
-    import keras
-
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    if name == "adam":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(learning_rate)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
-    raise ValueError(f"Unknown optimizer {name!r}. Valid optimizers: rmsprop, adam, sgd")
-
-
-def make_strategy(name: str):
-    """``tf.distribute`` strategy by name: the default one, or MirroredStrategy over all local GPUs (else the CPU)."""
-    import tensorflow as tf
-
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = [device.name.replace("physical_device:", "") for device in tf.config.list_physical_devices("GPU")]
-        return tf.distribute.MirroredStrategy(devices=devices or ["/cpu:0"])
-    raise ValueError(f"Unknown strategy {name!r}. Valid strategies: default, mirrored")
-
-
-def model_summary_text(model) -> str:
-    """Keras' layer table (nested models expanded) as plain text."""
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, line_break=True: lines.append(line), expand_nested=True)
-    return "\n".join(lines) + "\n"
-
-
-def parameter_counts(model) -> tuple[int, int]:
-    """(total, trainable) parameter counts."""
-    trainable = int(sum(int(np.prod(weight.shape)) for weight in model.trainable_weights))
-    return int(model.count_params()), trainable
-
-
-# ----------------------------------------------------------------------------- evaluation
-
-
-def translated_views(x: np.ndarray, pixels: int = 1) -> list[np.ndarray]:
-    """``x`` (N, H, W, C) shifted ``pixels`` towards the top-left and towards the bottom-right, edges reflected."""
-    height, width = x.shape[1:3]
-    padded = np.pad(x, ((0, 0), (pixels, pixels), (pixels, pixels), (0, 0)), mode="reflect")
-    return [padded[:, :height, :width], padded[:, 2 * pixels:, 2 * pixels:]]
-
-
-def predict_probabilities(predict, x: np.ndarray, flip_predict=None, translate: bool = False) -> np.ndarray:
-    """Class probabilities from ``predict(x)``, with optional test-time augmentation.
-
-    ``flip_predict(x)`` (the prediction on mirrored images) is averaged in for flip
-    TTA. ``translate`` also predicts on the two 1-pixel shifts of ``translated_views``
-    (each with its mirror when flipping) and gives their mean half the weight (airbench).
-    """
-    probs = np.asarray(predict(x), dtype=np.float32)
-    if flip_predict is not None:
-        probs = (probs + np.asarray(flip_predict(x), dtype=np.float32)) / 2
-    if translate:
-        shifted = [predict_probabilities(predict, view, flip_predict) for view in translated_views(x)]
-        probs = (probs + np.mean(shifted, axis=0)) / 2
-    return probs
-
-
-def test_metrics(y_true: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
-    """(accuracy, categorical cross-entropy) of ``probs`` against integer labels ``y_true``."""
-    accuracy = float(np.mean(np.argmax(probs, axis=1) == y_true))
-    picked = np.clip(probs[np.arange(len(y_true)), y_true], 1e-7, 1.0)
-    return accuracy, float(-np.mean(np.log(picked)))
-
-
-def predictions_bytes(y_true: np.ndarray, probs: np.ndarray) -> bytes:
-    """``predictions.npz`` content: y_true int64 (N,), probs float32 (N, 10)."""
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, y_true=y_true.astype(np.int64), probs=probs.astype(np.float32))
-    return buffer.getvalue()
-
-
-def save_model_atomically(model, path: Path) -> tuple[str, int]:
-    """Save ``model`` in Keras 3 format via a temporary ``.keras`` name, then rename; return (sha256, bytes)."""
-    temporary = path.with_name(f".partial-{os.getpid()}-{path.name}")
-    try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digest, path.stat().st_size
-
-
 # ----------------------------------------------------------------------------- the run
 
 
@@ -241,25 +142,15 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
     spec = get_spec(config.model)
     record = None
     try:
-        from training.record import RunRecord  # imports TensorFlow for the version list
-
         record = RunRecord(folder, {
             "run_id": config.run_id, "model": config.model, "description": spec.description,
             "input_size": spec.input_size, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
             "config": config.to_dict(), "weights": "none", "suite": config.suite, "resumed_from_epoch": resume_epoch,
             "group": config.group, "seed": config.seed,
         })
-        if resume_epoch is not None:
-            # Keep the first attempt's start time so wall time spans the whole run.
-            try:
-                earlier = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
-                record.fields["started_at"] = earlier.get("started_at", record.fields["started_at"])
-                # Early stopping that fired before the interruption still holds.
-                record.fields["early_stop_epoch"] = earlier.get("early_stop_epoch")
-            except (OSError, ValueError):
-                pass
+        resumption = resume_from_earlier_attempt(record, folder, resume_epoch)
         record.update()
-        _train_and_save(config, folder, record, data, resume_epoch, verbose, wall_started)
+        train_and_save(config, folder, record, data, resumption, verbose, wall_started)
         return folder
     except OSError as error:
         message = describe_os_error(error, folder)
@@ -280,84 +171,217 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
         raise
 
 
-def _train_and_save(
-    config: RunConfig, folder: Path, record, data: Cifar10 | None, resume_epoch: int | None, verbose: int | None, wall_started: float
+def train_and_save(
+    config: RunConfig, folder: Path, record: RunRecord, data: Cifar10 | None, resumption: Resumption,
+    verbose: int | None, wall_started: float,
 ) -> None:
-    import keras
-
-    import training.layers  # noqa: F401  (registers the custom layers before any model is built or saved)
-    from training import callbacks as lab_callbacks
-    from training.feature_cache import FeatureCache
-    from training.models import build_parts, initialise_from_data
-    from training.pipeline import make_eval_dataset, make_feature_dataset, make_train_dataset
-    from training.weights import resolve_weights
-
-    if verbose is None:
-        # Live progress bars on a terminal; one line per epoch in log files.
-        verbose = 1 if sys.stdout.isatty() else 2
+    """Load -> split -> build -> compile -> fit -> evaluate -> save, each step one function below."""
+    # Live progress bars on a terminal; one line per epoch in log files.
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
     spec = get_spec(config.model)
-
     # Weights first: a missing ImageNet file should fail before minutes of data loading.
     weights = resolve_weights(config.model, config.weights)
     record.update(weights=weights.label, weights_note=weights.note)
 
-    # --- data: load, split; the test arrays are not touched until evaluation
-    data = data if data is not None else load_cifar10(config.data_dir)
-    arrays = split_data(config, data)
-    record.update(data={
-        "source": data.source, "sha256": data.sha256,
-        "train_images": int(len(arrays["y_train"])), "validation_images": int(len(arrays["y_val"])),
-        "test_images": int(len(arrays["y_test"])),
-    })
-
-    # --- model
+    split = load_and_split(config, data, record)
     keras.utils.set_random_seed(config.seed)
-    strategy = make_strategy(config.strategy)
-    with strategy.scope():
-        built = build_parts(config.model, weights.keras_value, config.blocks)
-        # Before any backup is restored: a resumed run then overwrites it with its own weights.
-        initialise_from_data(config.model, built, arrays["x_train"])
-        use_cache = config.feature_cache and built.base is not None
-        trained = built.head if use_cache else built.model
-        trained.compile(
-            optimizer=make_optimizer(config.optimizer, config.learning_rate, config.weight_decay),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-            metrics=["accuracy"],
-        )
-    params_total, params_trainable = parameter_counts(built.model)
-    record.update(params_total=params_total, params_trainable=params_trainable)
-    atomic_write_text(folder / SUMMARY_FILE, model_summary_text(built.model))
+    with make_strategy(config.strategy).scope():
+        built = build_for_run(config, weights.keras_value, split.x_train)
+        trained = compile_for_run(config, built)
+    describe_model(built.model, folder, record)
+    inputs = make_inputs(config, built, split, spec.input_size, verbose)
+    if inputs.cache is not None:
+        record.update(feature_cache=inputs.cache.report())
+    callbacks = make_callbacks(config, folder, record, resumption, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
+    train_seconds = fit(trained, inputs, config, callbacks, resumption, folder, verbose)
 
-    # --- input pipelines (raw pixels, or cached frozen-base features)
-    cache = None
-    if use_cache:
-        cache = FeatureCache(resolve_artifacts_dir(config.artifacts_dir), config.model, built.base, spec.input_size, verbose=verbose)
-        train_plain = cache.features(arrays["x_train"], "plain")
-        train_mirrored = cache.features(arrays["x_train"], "mirrored") if config.augment else None
-        train_data = make_feature_dataset(train_plain, train_mirrored, arrays["y_train"], config.batch_size, config.seed, shuffle=True)
-        val_data = make_feature_dataset(cache.features(arrays["x_val"], "plain"), None, arrays["y_val"], config.batch_size, config.seed, shuffle=False)
-        record.update(feature_cache=cache.report())
-    else:
-        train_data = make_train_dataset(
-            arrays["x_train"], arrays["y_train"], config.batch_size, spec.input_size, config.augment, config.seed,
-            config.augmentation,
-        )
-        val_data = make_eval_dataset(arrays["x_val"], arrays["y_val"], config.batch_size, spec.input_size)
+    print(f"Evaluating {config.run_id} on {len(split.y_test)} test images", flush=True)
+    probs = predict_test_set(built, split.x_test, spec.input_size, config.tta_flip, config.tta_translate, inputs.cache, verbose)
+    save_run(config, folder, record, built.model, split.y_test, probs, callbacks, train_seconds, inputs.cache, wall_started)
 
-    # --- callbacks
-    previous_rows = lab_callbacks.read_history_rows(folder / HISTORY_FILE) if resume_epoch is not None else []
-    previous_rows = [row for row in previous_rows if resume_epoch is None or row["epoch"] < resume_epoch]
-    elapsed_offset = previous_rows[-1].get("elapsed_seconds", 0.0) if previous_rows else 0.0
-    extras = lab_callbacks.EpochExtras(elapsed_offset=elapsed_offset)
-    history = lab_callbacks.HistoryWriter(folder / HISTORY_FILE, previous_rows)
-    plateau = config.lr_schedule == "plateau"
-    steps_per_epoch = math.ceil(len(arrays["y_train"]) / config.batch_size)
-    early_stopping = lab_callbacks.ResumableEarlyStopping(
-        previous_rows, monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True, verbose=1
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """The images of one run: training (maybe a subset), validation (taken out of training) and test."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray  # only read after training (see train_and_save)
+    y_test: np.ndarray
+
+    def counts(self) -> dict:
+        """Images per part, as ``run.json["data"]`` records them."""
+        return {"train_images": int(len(self.y_train)), "validation_images": int(len(self.y_val)),
+                "test_images": int(len(self.y_test))}
+
+
+def split_data(config: RunConfig, data: Cifar10) -> DataSplit:
+    """Seeded stratified validation split, optional training subset, optional test prefix."""
+    # split_seed, not seed: a group's replicates see the same images and differ only in training randomness.
+    split = split_train_validation(data.x_train, data.y_train, config.validation_size, config.split_seed)
+    x_train, y_train = stratified_subset(split.x_train, split.y_train, config.train_limit, config.split_seed)
+    test_count = len(data.y_test) if config.test_limit is None else min(config.test_limit, len(data.y_test))
+    return DataSplit(x_train, y_train, split.x_val, split.y_val, data.x_test[:test_count], data.y_test[:test_count])
+
+
+def load_and_split(config: RunConfig, data: Cifar10 | None, record: RunRecord) -> DataSplit:
+    """``data`` (or CIFAR-10 from ``config.data_dir``) split for this run, its source and sizes recorded."""
+    data = data if data is not None else load_cifar10(config.data_dir)
+    split = split_data(config, data)
+    record.update(data={"source": data.source, "sha256": data.sha256, **split.counts()})
+    return split
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def make_strategy(name: str):
+    """``tf.distribute`` strategy by name: the default one, or MirroredStrategy over all local GPUs (else the CPU)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = [device.name.replace("physical_device:", "") for device in tf.config.list_physical_devices("GPU")]
+        return tf.distribute.MirroredStrategy(devices=devices or ["/cpu:0"])
+    raise ValueError(f"Unknown strategy {name!r}. Valid strategies: default, mirrored")
+
+
+def build_for_run(config: RunConfig, keras_weights: str | None, x_train: np.ndarray) -> BuiltModel:
+    """The run's model from its registry entry, with its options, initialised from ``x_train`` if the entry asks."""
+    options = {option: getattr(config, option) for option in get_spec(config.model).options}
+    built = build_parts(config.model, keras_weights, **options)
+    # Before any backup is restored: a resumed run then overwrites it with its own weights.
+    initialise_from_data(config.model, built, x_train)
+    return built
+
+
+def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0):
+    """A Keras optimizer by name (rmsprop, adam, sgd); adam with weight decay is AdamW."""
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    if name == "adam":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
+    raise ValueError(f"Unknown optimizer {name!r}. Valid optimizers: rmsprop, adam, sgd")
+
+
+def trains_on_cached_features(config: RunConfig, built: BuiltModel) -> bool:
+    """Whether the run trains the head alone on cached outputs of the frozen base (transfer models)."""
+    return config.feature_cache and built.base is not None
+
+
+def compile_for_run(config: RunConfig, built: BuiltModel):
+    """Compile the part that trains (the head on cached features, else the whole model) and return it."""
+    trained = built.head if trains_on_cached_features(config, built) else built.model
+    trained.compile(
+        optimizer=make_optimizer(config.optimizer, config.learning_rate, config.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
     )
+    return trained
+
+
+def model_summary_text(model) -> str:
+    """Keras' layer table (nested models expanded) as plain text."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, line_break=True: lines.append(line), expand_nested=True)
+    return "\n".join(lines) + "\n"
+
+
+def parameter_counts(model) -> tuple[int, int]:
+    """(total, trainable) parameter counts."""
+    trainable = int(sum(int(np.prod(weight.shape)) for weight in model.trainable_weights))
+    return int(model.count_params()), trainable
+
+
+def describe_model(model, folder: Path, record: RunRecord) -> None:
+    """Record the parameter counts and write the layer table beside the run."""
+    params_total, params_trainable = parameter_counts(model)
+    record.update(params_total=params_total, params_trainable=params_trainable)
+    atomic_write_text(folder / SUMMARY_FILE, model_summary_text(model))
+
+
+# ----------------------------------------------------------------------------- input pipelines
+
+
+@dataclass
+class TrainingInputs:
+    """What ``fit`` reads: training and validation batches, and the feature cache when the head trains alone."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    cache: FeatureCache | None = None
+
+
+def make_inputs(config: RunConfig, built: BuiltModel, split: DataSplit, input_size: int, verbose: int) -> TrainingInputs:
+    """Raw-pixel pipelines (resized, augmented), or cached frozen-base features for a transfer model's head."""
+    if not trains_on_cached_features(config, built):
+        return TrainingInputs(
+            make_train_dataset(split.x_train, split.y_train, config.batch_size, input_size, config.augment, config.seed,
+                               config.augmentation),
+            make_eval_dataset(split.x_val, split.y_val, config.batch_size, input_size),
+        )
+    cache = FeatureCache(resolve_artifacts_dir(config.artifacts_dir), config.model, built.base, input_size, verbose=verbose)
+    # Flip is the one augmentation kept on cached features: the mirrored images' features are a second table.
+    mirrored = cache.features(split.x_train, "mirrored") if config.augment else None
+    return TrainingInputs(
+        make_feature_dataset(cache.features(split.x_train, "plain"), mirrored, split.y_train, config.batch_size, config.seed, shuffle=True),
+        make_feature_dataset(cache.features(split.x_val, "plain"), None, split.y_val, config.batch_size, config.seed, shuffle=False),
+        cache,
+    )
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+@dataclass
+class FitCallbacks:
+    """The callbacks of one fit in the order Keras calls them, and the ones the trainer reads afterwards."""
+
+    ordered: list
+    clock: lab_callbacks.EpochExtras
+    history: lab_callbacks.HistoryWriter
+    early_stopping: lab_callbacks.ResumableEarlyStopping
+    track_lr_drops: bool  # a plateau schedule drops the rate on purpose; a one-cycle rate falls every step
+
+    def early_stop_epoch(self, record: RunRecord) -> int | None:
+        """The epoch early stopping ended training in, this attempt or an earlier one; None if it never fired."""
+        stopped = self.early_stopping.stopped_epoch
+        return int(stopped) if stopped > 0 else record.fields.get("early_stop_epoch")
+
+    def summary(self) -> dict:
+        """Best epoch, learning-rate drops and epochs run, from the history so far."""
+        return lab_callbacks.summarize_history(self.history.rows, track_lr_drops=self.track_lr_drops)
+
+
+def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumption: Resumption, steps_per_epoch: int) -> FitCallbacks:
+    """Every callback of the fit, in the one order that works. Keras calls them in list order, so:
+
+    1. ``EpochExtras`` first: it adds ``learning_rate`` and ``elapsed_seconds`` to the
+       epoch's logs, which every later callback reads, and is the run's clock.
+    2. ``TrainingBudget`` before the schedule and Lookahead: they read its progress
+       (the fraction of the step or time budget spent) and its stop flag.
+    3. The schedule: one-cycle by step (following the budget), or ReduceLROnPlateau.
+    4. ``ResumableEarlyStopping`` on ``val_loss``, counting patience across an interruption.
+    5. ``BestWeightsCheckpoint``: the best epoch's weights, so the saved model is the best one
+       even when that epoch ran before an interruption.
+    6. ``BackupAndRestore``: restores the weights and epoch of an interrupted attempt.
+    7. ``Lookahead`` (when asked for) after BackupAndRestore, so a resumed run averages from
+       its restored weights rather than from fresh ones.
+    8. ``TensorBoardScalars``.
+    9. ``HistoryWriter`` after everything that adds to the logs: it rewrites history.csv.
+    10. ``Heartbeat`` last: it updates run.json from the history row just written.
+    """
+    plateau = config.lr_schedule == "plateau"
+    previous_rows = resumption.history_rows
     total_steps = config.epochs * steps_per_epoch
-    # Ends training when the time budget (if any) is spent; the one-cycle rate and Lookahead follow its progress.
-    budget = lab_callbacks.TrainingBudget(total_steps, clock=extras, budget_seconds=config.time_budget_seconds)
+    clock = lab_callbacks.EpochExtras(elapsed_offset=resumption.elapsed_seconds)
+    budget = lab_callbacks.TrainingBudget(total_steps, clock=clock, budget_seconds=config.time_budget_seconds)
     if plateau:
         schedule = lab_callbacks.ResumableReduceLROnPlateau(
             previous_rows, monitor="val_loss", factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
@@ -365,69 +389,77 @@ def _train_and_save(
         )
     else:
         schedule = lab_callbacks.OneCycleByStep(config.learning_rate, total_steps=total_steps, budget=budget)
+    early_stopping = lab_callbacks.ResumableEarlyStopping(
+        previous_rows, monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True, verbose=1
+    )
+    history = lab_callbacks.HistoryWriter(folder / HISTORY_FILE, previous_rows)
+    callbacks = FitCallbacks([], clock, history, early_stopping, track_lr_drops=plateau)
 
     def heartbeat(epoch: int, rows: list[dict]) -> None:
-        summary = lab_callbacks.summarize_history(rows, track_lr_drops=plateau)
-        stopped = int(early_stopping.stopped_epoch) if early_stopping.stopped_epoch > 0 else record.fields.get("early_stop_epoch")
-        record.update(latest_epoch=int(epoch), train_seconds=round(extras.seconds, 3), early_stop_epoch=stopped, **summary)
+        record.update(latest_epoch=int(epoch), train_seconds=round(clock.seconds, 3),
+                      early_stop_epoch=callbacks.early_stop_epoch(record), **callbacks.summary())
 
-    callback_list = [
-        extras,  # first: later callbacks read the learning rate and time it adds
-        budget,  # before the schedule and Lookahead, which read its progress and stop flag
+    callbacks.ordered = [
+        clock,
+        budget,
         schedule,
         early_stopping,
         lab_callbacks.BestWeightsCheckpoint(folder / BACKUP_DIR / BEST_WEIGHTS, previous_rows),
         keras.callbacks.BackupAndRestore(backup_dir=str(folder / BACKUP_DIR), delete_checkpoint=False),
-        # After BackupAndRestore: a resumed run averages from its restored weights.
         *([lab_callbacks.Lookahead(total_steps=total_steps, budget=budget)] if config.lookahead else []),
         lab_callbacks.TensorBoardScalars(folder / TENSORBOARD_DIR),
         history,
         lab_callbacks.Heartbeat(history, heartbeat),
     ]
+    return callbacks
 
-    # --- fit (not at all when early stopping had already ended the run before an interruption)
-    stopped_before = resume_epoch is not None and record.fields.get("early_stop_epoch") is not None
+
+def fit(trained, inputs: TrainingInputs, config: RunConfig, callbacks: FitCallbacks, resumption: Resumption,
+        folder: Path, verbose: int) -> float:
+    """Train ``trained`` up to ``config.epochs``, load the best epoch's weights, and return the training seconds."""
+    # Not at all when early stopping had already ended the run before an interruption.
+    epochs = resumption.epoch if resumption.stopped_early else config.epochs
     trained.fit(
-        train_data, validation_data=val_data, epochs=resume_epoch if stopped_before else config.epochs, callbacks=callback_list, verbose=verbose,
+        inputs.train, validation_data=inputs.validation, epochs=epochs, callbacks=callbacks.ordered, verbose=verbose,
         shuffle=False,  # the pipeline shuffles (seeded)
     )
-    train_seconds = round(extras.seconds, 3)
+    train_seconds = round(callbacks.clock.seconds, 3)
     best_weights = folder / BACKUP_DIR / BEST_WEIGHTS
     if best_weights.is_file():
         # The best epoch's weights, even when that epoch ran before an interruption.
         trained.load_weights(best_weights)
-    summary = lab_callbacks.summarize_history(history.rows, track_lr_drops=plateau)
-    early_stop_epoch = int(early_stopping.stopped_epoch) if early_stopping.stopped_epoch > 0 else record.fields.get("early_stop_epoch")
+    return train_seconds
 
-    # --- evaluate on the test set, now and only now
-    print(f"Evaluating {config.run_id} on {len(arrays['y_test'])} test images", flush=True)
+
+# ----------------------------------------------------------------------------- save
+
+
+def save_model_atomically(model, path: Path) -> tuple[str, int]:
+    """Save ``model`` in Keras 3 format via a temporary ``.keras`` name, then rename; return (sha256, bytes)."""
+    temporary = path.with_name(f".partial-{os.getpid()}-{path.name}")
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest, path.stat().st_size
+
+
+def save_run(config: RunConfig, folder: Path, record: RunRecord, model, y_test: np.ndarray, probs: np.ndarray,
+             callbacks: FitCallbacks, train_seconds: float, cache: FeatureCache | None, wall_started: float) -> None:
+    """Write the model and the test predictions, then close run.json: last, so "complete" means every file is in place."""
+    test_accuracy, test_loss = test_metrics(y_test, probs)
+    model_sha256, model_bytes = save_model_atomically(model, folder / MODEL_FILE)
+    write_predictions(folder, y_test, probs)
     if cache is not None:
-        head = built.head
-        probs = predict_probabilities(
-            lambda x: head.predict(cache.features(x, "plain"), batch_size=256, verbose=verbose),
-            arrays["x_test"],
-            (lambda x: head.predict(cache.features(x, "mirrored"), batch_size=256, verbose=verbose)) if config.tta_flip else None,
-        )
-        record.update(feature_cache=cache.report())
-    else:
-        model = built.model
-        probs = predict_probabilities(
-            lambda x: model.predict(make_eval_dataset(x, None, 256, spec.input_size), verbose=verbose),
-            arrays["x_test"],
-            (lambda x: model.predict(make_eval_dataset(x, None, 256, spec.input_size, flip=True), verbose=verbose)) if config.tta_flip else None,
-            translate=config.tta_translate,
-        )
-    test_accuracy, test_loss = test_metrics(arrays["y_test"], probs)
-
-    # --- write the finished run; run.json last, so "complete" means every file is in place
-    model_sha256, model_bytes = save_model_atomically(built.model, folder / MODEL_FILE)
-    atomic_write_bytes(folder / PREDICTIONS_FILE, predictions_bytes(arrays["y_test"], probs))
+        record.update(feature_cache=cache.report())  # the test images' features were added while evaluating
     record.complete(
-        test_accuracy=test_accuracy, test_loss=test_loss, early_stop_epoch=early_stop_epoch,
+        test_accuracy=test_accuracy, test_loss=test_loss, early_stop_epoch=callbacks.early_stop_epoch(record),
         train_seconds=train_seconds, wall_seconds=round(time.monotonic() - wall_started, 3),
         model_sha256=model_sha256, model_bytes=model_bytes,
         evaluation={"tta_flip": config.tta_flip, "tta_translate": config.tta_translate, "from_cached_features": cache is not None},
-        **summary,
+        **callbacks.summary(),
     )
     shutil.rmtree(folder / BACKUP_DIR, ignore_errors=True)
     print(f"{config.run_id}: test accuracy {test_accuracy:.4f}, test loss {test_loss:.4f}", flush=True)

@@ -20,8 +20,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from training.data import load_cifar10, split_train_validation  # noqa: E402
-from training.fast_cnn import RECIPE, build_fast_cnn  # noqa: E402
+from training.fast_cnn import build_fast_cnn  # noqa: E402
 from training.pipeline import make_eval_dataset, make_train_dataset  # noqa: E402
+from training.registry import get_spec  # noqa: E402
+
+RECIPE = get_spec("fast_cnn").recipe
 
 
 def main() -> None:

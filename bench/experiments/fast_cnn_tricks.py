@@ -23,9 +23,11 @@ import tensorflow as tf  # noqa: E402
 
 from training.callbacks import Lookahead, OneCycleByStep  # noqa: E402
 from training.data import load_cifar10, split_train_validation  # noqa: E402
-from training.fast_cnn import RECIPE  # noqa: E402
+from training.evaluate import predict_probabilities  # noqa: E402
 from training.pipeline import make_eval_dataset, make_train_dataset  # noqa: E402
-from training.train import predict_probabilities  # noqa: E402
+from training.registry import get_spec  # noqa: E402
+
+RECIPE = get_spec("fast_cnn").recipe
 
 
 def build_variant(arguments, x_train) -> keras.Model:
