@@ -8,6 +8,7 @@ images, and report the exception as an error.
 
 import argparse
 import asyncio
+import concurrent.futures
 import math
 import random
 import subprocess
@@ -58,6 +59,12 @@ FIXTURE_PAGES = {
 }
 
 
+def run_coroutine(coroutine):
+    """``asyncio.run`` in a thread of its own: a session-wide Playwright browser keeps an event loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture(scope="module")
 def fixture_server(tmp_path_factory):
     """A real Streamlit server on the fixture app; yields its base URL and process id."""
@@ -79,7 +86,7 @@ def walk(base_url: str, pages: list[str]) -> tuple[list[View], ProtocolSession]:
         finally:
             await session.close()
 
-    return asyncio.run(visit_all())
+    return run_coroutine(visit_all())
 
 
 def test_the_client_runs_the_pages_it_asks_for_and_fetches_their_images(fixture_server):
@@ -108,7 +115,7 @@ def test_a_scenario_against_the_fixture_server_counts_views_cpu_and_memory(fixtu
     base_url, process_id = fixture_server
     settings = argparse.Namespace(pages=("", "gallery", "table"), seed=1, timeout=60.0, ramp_seconds=0.2,
                                   seconds=2.0, verbose=False)
-    result = asyncio.run(run_scenario(base_url, [process_id], Scenario(2, 0.0), settings))
+    result = run_coroutine(run_scenario(base_url, [process_id], Scenario(2, 0.0), settings))
     assert len(result.views) >= 4 and not result.errors
     assert {view.page for view in result.views} <= {"", "gallery", "table"}
     assert result.server_cpu_seconds > 0 and result.memory_mb["peak"] > 10

@@ -2,7 +2,7 @@
 
 from analysis.controlled import comparison_check
 from runstore import read_run_record
-from tests.analysis_fixtures import run_page
+from tests.app_pages import run_page
 
 
 def test_compare_page_warns_first_when_runs_differ_in_more_than_one_setting(app_env):

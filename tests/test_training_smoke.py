@@ -16,7 +16,7 @@ from training.config import RunConfig
 from training.train import TrainingError, run_training
 from tests.training_fixtures import synthetic_cifar
 
-EXPECTED_COLUMNS = ["epoch", "accuracy", "elapsed_seconds", "learning_rate", "loss", "val_accuracy", "val_loss"]
+EXPECTED_COLUMNS = ["epoch", "accuracy", "elapsed_seconds", "images_seen", "learning_rate", "loss", "val_accuracy", "val_loss"]
 
 
 def _config(tmp_path, **overrides):
@@ -215,10 +215,10 @@ def test_split_data_keeps_the_test_set_whole_and_apart():
 def test_callbacks_come_in_the_order_their_docstring_gives(tmp_path, schedule, lookahead):
     from training import callbacks as lab
     from training.record import Resumption, RunRecord
-    from training.train import make_callbacks
+    from training.train import EpochSize, make_callbacks
 
     config = _config(tmp_path, lr_schedule=schedule, lookahead=lookahead, optimizer="sgd")
-    callbacks = make_callbacks(config, tmp_path, RunRecord(tmp_path, {}), Resumption(None, [], 0.0, False), steps_per_epoch=5)
+    callbacks = make_callbacks(config, tmp_path, RunRecord(tmp_path, {}), Resumption(None, [], 0.0, False), EpochSize(5, 80, False))
     kinds = [type(callback) for callback in callbacks.ordered]
     expected = [
         lab.EpochExtras, lab.TrainingBudget,

@@ -99,7 +99,7 @@ def predict_outputs(model, images: np.ndarray, preprocessing: str, batch_size: i
 def evaluate_on_test_set(model, images: np.ndarray, labels: np.ndarray, preprocessing: str,
                          progress: bool = True) -> Evaluation:
     """Probabilities, output kind, accuracy and cross-entropy of ``model`` on ``images``/``labels``."""
-    from training.train import test_metrics
+    from training.evaluate import test_metrics
 
     probs, kind = to_probabilities(predict_outputs(model, images, preprocessing, progress=progress))
     accuracy, loss = test_metrics(np.asarray(labels), probs)

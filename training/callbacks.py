@@ -31,22 +31,43 @@ def summarize_history(rows: list[dict], track_lr_drops: bool = True) -> dict:
 
 
 class EpochExtras(keras.callbacks.Callback):
-    """Adds ``learning_rate`` (the rate used this epoch) and ``elapsed_seconds`` (since the run began) to logs."""
+    """Adds ``learning_rate`` (the rate used this epoch), ``elapsed_seconds`` (since the run began) and
+    ``images_seen`` (training images so far, counting repeats) to every epoch's logs.
 
-    def __init__(self, elapsed_offset: float = 0.0):
+    ``images_seen`` counts the batches each epoch really ran, so an epoch that a time
+    budget cut short counts only what it trained on; ``epoch_images`` caps an epoch's
+    count (its last batch may be smaller than ``batch_size``).
+    """
+
+    def __init__(self, elapsed_offset: float = 0.0, images_offset: float = 0.0, batch_size: int | None = None,
+                 epoch_images: int | None = None):
         super().__init__()
-        # A resumed run continues the clock where the killed process left it.
+        # A resumed run continues the clock and the image count where the killed process left them.
         self.elapsed_offset = elapsed_offset
+        self.images_seen = images_offset
+        self.batch_size = batch_size
+        self.epoch_images = epoch_images
         self.started = time.monotonic()
+        self.batches = 0
 
     def on_train_begin(self, logs=None):
         self.started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         logs["elapsed_seconds"] = round(self.elapsed_offset + time.monotonic() - self.started, 3)
+        if self.batch_size:
+            images = self.batches * self.batch_size
+            self.images_seen += min(images, self.epoch_images) if self.epoch_images else images
+            logs["images_seen"] = float(self.images_seen)
 
     @property
     def seconds(self) -> float:

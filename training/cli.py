@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lr", "--learning-rate", dest="learning_rate", type=_positive_float, help="initial learning rate, e.g. 0.001")
     run.add_argument("--epochs", type=_positive_int, help="maximum epochs (early stopping may end sooner)")
     run.add_argument("--batch-size", type=_positive_int, help="images per batch")
+    run.add_argument("--epoch-images", type=_positive_int, metavar="N",
+                     help="evaluate every N training images (shorter epochs, the data repeating): more points on short runs' curves")
     run.add_argument("--train-limit", type=_positive_int, help="train on at most this many images (stratified subset)")
     run.add_argument("--validation-size", type=_positive_int, default=5000, help="validation images taken out of the training set (default 5000)")
     run.add_argument("--test-limit", type=_positive_int, help="evaluate on the first N test images only (default: all 10,000)")

@@ -43,6 +43,7 @@ class RunConfig:
     optimizer: str | None = None           # rmsprop | adam | sgd
     learning_rate: float | None = None     # initial (or peak, for onecycle) learning rate
     epochs: int | None = None              # upper bound; early stopping may end sooner
+    epoch_images: int | None = None        # training images per epoch (the data repeats); None = one pass over them
     batch_size: int | None = None          # global batch size (split across replicas)
     train_limit: int | None = None         # train on at most this many images (stratified), None = all
     validation_size: int = 5000            # images taken out of the training set for validation
@@ -126,6 +127,8 @@ class RunConfig:
             raise ConfigError(f"learning_rate must be a number between 0 (exclusive) and 10, got {self.learning_rate}")
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
+        if self.epoch_images is not None and self.epoch_images < 1:
+            raise ConfigError(f"epoch_images must be at least 1, got {self.epoch_images}")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.train_limit is not None and self.train_limit < 10:

@@ -280,7 +280,8 @@ def write_finished_run(folder: Path, fields: dict, model, result, labels, histor
     from training.byom import model_for_dashboard
     from training.callbacks import format_history, summarize_history
     from training.record import RunRecord
-    from training.train import model_summary_text, parameter_counts, predictions_bytes, save_model_atomically
+    from runstore.predictions import predictions_bytes
+    from training.train import model_summary_text, parameter_counts, save_model_atomically
 
     kept = model_for_dashboard(model, result.outputs)
     params_total, params_trainable = parameter_counts(kept)

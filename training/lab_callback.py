@@ -136,7 +136,8 @@ class LabCallback(keras.callbacks.Callback):
     def _finish(self) -> None:
         from training.byom import as_labels, evaluate_on_test_set, model_for_dashboard
         from training.callbacks import summarize_history
-        from training.train import predictions_bytes, save_model_atomically
+        from runstore.predictions import predictions_bytes
+        from training.train import save_model_atomically
 
         train_seconds = round(time.monotonic() - self._started, 3)
         images, labels, data = self._test_set()

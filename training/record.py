@@ -67,6 +67,7 @@ class Resumption:
     history_rows: list[dict]  # history.csv rows of the epochs before ``epoch`` (none for a fresh start)
     elapsed_seconds: float    # the time those epochs took: this attempt's clock continues from it
     stopped_early: bool       # early stopping had already ended the run before the interruption
+    images_seen: float = 0.0  # training images those epochs went through: this attempt's count continues from it
 
 
 def resume_from_earlier_attempt(record: RunRecord, folder: Path, resume_epoch: int | None) -> Resumption:
@@ -87,4 +88,6 @@ def resume_from_earlier_attempt(record: RunRecord, folder: Path, resume_epoch: i
         record.fields["early_stop_epoch"] = earlier.get("early_stop_epoch")
     rows = [row for row in read_history_rows(Path(folder) / HISTORY_FILE) if row["epoch"] < resume_epoch]
     elapsed = rows[-1].get("elapsed_seconds", 0.0) if rows else 0.0
-    return Resumption(resume_epoch, rows, elapsed, stopped_early=record.fields.get("early_stop_epoch") is not None)
+    images = rows[-1].get("images_seen", 0.0) if rows else 0.0
+    return Resumption(resume_epoch, rows, elapsed, stopped_early=record.fields.get("early_stop_epoch") is not None,
+                      images_seen=0.0 if images != images else images)  # NaN (a history from before the column): start at 0

@@ -192,8 +192,9 @@ def train_and_save(
     inputs = make_inputs(config, built, split, spec.input_size, verbose)
     if inputs.cache is not None:
         record.update(feature_cache=inputs.cache.report())
-    callbacks = make_callbacks(config, folder, record, resumption, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
-    train_seconds = fit(trained, inputs, config, callbacks, resumption, folder, verbose)
+    epoch = EpochSize.of(config, len(split.y_train))
+    callbacks = make_callbacks(config, folder, record, resumption, epoch)
+    train_seconds = fit(trained, inputs, config, callbacks, resumption, folder, verbose, epoch)
 
     print(f"Evaluating {config.run_id} on {len(split.y_test)} test images", flush=True)
     probs = predict_test_set(built, split.x_test, spec.input_size, config.tta_flip, config.tta_translate, inputs.cache, verbose)
@@ -359,7 +360,27 @@ class FitCallbacks:
         return lab_callbacks.summarize_history(self.history.rows, track_lr_drops=self.track_lr_drops)
 
 
-def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumption: Resumption, steps_per_epoch: int) -> FitCallbacks:
+@dataclass(frozen=True)
+class EpochSize:
+    """What one Keras epoch is: one pass over the training images, or ``config.epoch_images`` of them.
+
+    A shorter epoch (the training data repeating under it) gives a short run more
+    evaluation points: more points on its curves, and a finer best-epoch choice.
+    """
+
+    steps: int   # optimizer steps per epoch
+    images: int  # training images per full epoch
+    repeats: bool  # the training data repeats: epochs are cut by steps, not by the end of the data
+
+    @classmethod
+    def of(cls, config: RunConfig, train_images: int) -> "EpochSize":
+        if config.epoch_images is None:
+            return cls(math.ceil(train_images / config.batch_size), train_images, repeats=False)
+        steps = math.ceil(config.epoch_images / config.batch_size)
+        return cls(steps, steps * config.batch_size, repeats=True)
+
+
+def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumption: Resumption, epoch: EpochSize) -> FitCallbacks:
     """Every callback of the fit, in the one order that works. Keras calls them in list order, so:
 
     1. ``EpochExtras`` first: it adds ``learning_rate`` and ``elapsed_seconds`` to the
@@ -379,8 +400,9 @@ def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumptio
     """
     plateau = config.lr_schedule == "plateau"
     previous_rows = resumption.history_rows
-    total_steps = config.epochs * steps_per_epoch
-    clock = lab_callbacks.EpochExtras(elapsed_offset=resumption.elapsed_seconds)
+    total_steps = config.epochs * epoch.steps
+    clock = lab_callbacks.EpochExtras(elapsed_offset=resumption.elapsed_seconds, images_offset=resumption.images_seen,
+                                      batch_size=config.batch_size, epoch_images=epoch.images)
     budget = lab_callbacks.TrainingBudget(total_steps, clock=clock, budget_seconds=config.time_budget_seconds)
     if plateau:
         schedule = lab_callbacks.ResumableReduceLROnPlateau(
@@ -415,12 +437,13 @@ def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumptio
 
 
 def fit(trained, inputs: TrainingInputs, config: RunConfig, callbacks: FitCallbacks, resumption: Resumption,
-        folder: Path, verbose: int) -> float:
+        folder: Path, verbose: int, epoch: EpochSize) -> float:
     """Train ``trained`` up to ``config.epochs``, load the best epoch's weights, and return the training seconds."""
     # Not at all when early stopping had already ended the run before an interruption.
     epochs = resumption.epoch if resumption.stopped_early else config.epochs
     trained.fit(
-        inputs.train, validation_data=inputs.validation, epochs=epochs, callbacks=callbacks.ordered, verbose=verbose,
+        inputs.train.repeat() if epoch.repeats else inputs.train, steps_per_epoch=epoch.steps if epoch.repeats else None,
+        validation_data=inputs.validation, epochs=epochs, callbacks=callbacks.ordered, verbose=verbose,
         shuffle=False,  # the pipeline shuffles (seeded)
     )
     train_seconds = round(callbacks.clock.seconds, 3)
