@@ -53,6 +53,7 @@ navigation = st.navigation(
         "Try it": [
             page("classify", "Classify", ":material/upload:"),
             page("data", "Data", ":material/photo_library:"),
+            page("add_model", "Add a model", ":material/add_circle:"),
         ],
     },
     expanded=True,

@@ -130,6 +130,9 @@ def read_history(path: str | os.PathLike) -> pd.DataFrame:
     # number keeps all its fields, so the missing newline is the only sign.
     if not text.endswith("\n"):
         raise BrokenRun(f"{HISTORY_FILE} is truncated: its last line is incomplete")
+    if frame.empty:
+        # Only the header: a run with no curves yet (or none at all, as an imported model without --history).
+        frame = frame.astype("float64")
     for column in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[column]):
             raise BrokenRun(f"{HISTORY_FILE} column {column!r} holds non-numeric values (truncated file?)")

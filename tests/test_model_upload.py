@@ -186,7 +186,7 @@ def test_a_tiny_model_is_imported_through_the_command(tmp_path, tiny_keras_file,
     record = read_run_record(artifacts / "runs" / "uploaded")
     assert record["source"] == "imported" and record["source_file"] == "tiny_model.keras"
     assert record["preprocessing"] == "raw" and record["data"]["test_images"] == len(synthetic_test_set()[1])
-    assert [info.run_id for info in list_runs(artifacts)] == ["uploaded"]
+    assert [(info.run_id, info.status) for info in list_runs(artifacts)] == [("uploaded", "complete")]  # no history: still complete
     assert sorted(path.name for path in artifacts.iterdir()) == ["runs"]  # the upload's staging folder is gone
 
 
