@@ -72,9 +72,12 @@ def start_classify_warmup() -> None:
     The focus run (Classify's default model) goes first. The loader is the cached one Classify
     uses, so its first answer finds the models ready (see ``serving.warmup``).
     """
+    import os
+
     from serving.warmup import start_warmup, warmup_started
 
-    if warmup_started():
+    # DASHBOARD_WARMUP=0 switches it off (bench/first_answer.py measures with and without).
+    if warmup_started() or os.environ.get("DASHBOARD_WARMUP", "1") == "0":
         return
     ctx = state.context()
     if not ctx.complete:
