@@ -98,8 +98,6 @@ def test_without_history_the_run_says_it_has_no_curves(notebook, cifar, tmp_path
     assert (folder / "history.csv").read_text() == "epoch,accuracy,loss,val_accuracy,val_loss\n"
 
 
-@pytest.mark.xfail(strict=True, reason="runstore.read_history refuses a header-only history.csv; "
-                                       "needs the runstore change listed in the BYOM report")
 def test_a_run_without_curves_is_not_listed_as_broken(notebook, cifar, tmp_path):
     import_model(notebook["h5"], "no-curves", "unit", artifacts_dir=tmp_path, data_dir=cifar, progress=False)
     [info] = list_runs(tmp_path)
