@@ -41,9 +41,15 @@ def test_xsrf_and_cors_protection_stay_on(settings):
     assert settings["server.enableCORS"] is True
 
 
-def test_upload_limit_matches_the_server_side_check(settings):
-    # Streamlit counts maxUploadSize in units of 1024 * 1024 bytes.
-    assert settings["server.maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES
+def test_upload_limits_match_the_server_side_checks(settings):
+    from serving.model_upload import DEFAULT_MODEL_UPLOAD_MB
+
+    # Streamlit counts maxUploadSize in units of 1024 * 1024 bytes. The server cap is the
+    # model upload's; the photo uploader on Classify asks for the smaller photo limit itself.
+    assert settings["server.maxUploadSize"] == DEFAULT_MODEL_UPLOAD_MB
+    classify = (CONFIG_FILE.parents[1] / "dashboard" / "views" / "classify.py").read_text(encoding="utf-8")
+    assert "max_upload_size=MAX_UPLOAD_BYTES // MEGABYTE" in classify
+    assert MAX_UPLOAD_BYTES < DEFAULT_MODEL_UPLOAD_MB * 1024 * 1024
 
 
 def test_server_listens_on_this_machine_only_by_default(settings):

@@ -78,8 +78,11 @@ def to_probabilities(outputs: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def predict_outputs(model, images: np.ndarray, preprocessing: str, batch_size: int = EVAL_BATCH_SIZE,
-                    progress: bool = True) -> np.ndarray:
-    """The model's raw outputs for uint8 ``images`` (N, 32, 32, 3), resized and preprocessed as it expects."""
+                    progress: bool = True, on_batch=None) -> np.ndarray:
+    """The model's raw outputs for uint8 ``images`` (N, 32, 32, 3), resized and preprocessed as it expects.
+
+    ``on_batch(done, total)``, when given, is called after every batch (the import's progress file).
+    """
     from tqdm.auto import tqdm
 
     from training.pipeline import make_eval_dataset
@@ -87,21 +90,27 @@ def predict_outputs(model, images: np.ndarray, preprocessing: str, batch_size: i
     check_preprocessing(preprocessing)
     side = image_input_side(model)
     dataset = make_eval_dataset(images, None, batch_size, side)
-    outputs = []
+    outputs, done = [], 0
     with tqdm(total=len(images), desc="Test images", unit="img", disable=not progress, leave=False) as bar:
         for pixels, _ in dataset:
             batch = apply_preprocessing(pixels.numpy(), preprocessing)
             outputs.append(np.asarray(model.predict_on_batch(batch)))
             bar.update(len(batch))
+            done += len(batch)
+            if on_batch is not None:
+                on_batch(done, len(images))
     return np.concatenate(outputs) if outputs else np.zeros((0, NUM_CLASSES), dtype=np.float32)
 
 
 def evaluate_on_test_set(model, images: np.ndarray, labels: np.ndarray, preprocessing: str,
-                         progress: bool = True) -> Evaluation:
-    """Probabilities, output kind, accuracy and cross-entropy of ``model`` on ``images``/``labels``."""
+                         progress: bool = True, on_batch=None) -> Evaluation:
+    """Probabilities, output kind, accuracy and cross-entropy of ``model`` on ``images``/``labels``.
+
+    ``on_batch(done, total)`` is called after every batch (see ``predict_outputs``).
+    """
     from training.evaluate import test_metrics
 
-    probs, kind = to_probabilities(predict_outputs(model, images, preprocessing, progress=progress))
+    probs, kind = to_probabilities(predict_outputs(model, images, preprocessing, progress=progress, on_batch=on_batch))
     accuracy, loss = test_metrics(np.asarray(labels), probs)
     return Evaluation(probs=probs, outputs=kind, accuracy=accuracy, loss=loss)
 

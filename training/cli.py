@@ -173,6 +173,8 @@ def _add_import_command(commands, common: argparse.ArgumentParser) -> None:
     command.add_argument("--config", type=_json_object, help='hyperparameters to show on the Overview, as JSON: \'{"epochs": 10}\'')
     command.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
     command.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
+    command.add_argument("--progress-file", metavar="PATH",
+                         help='keep PATH updated with {"stage", "done", "total"} as JSON, for a progress bar in another process')
 
 
 def _json_object(text: str) -> dict:
@@ -192,7 +194,8 @@ def _import(arguments: argparse.Namespace) -> None:
     from training.importer import import_model
 
     folder = import_model(arguments.model_file, arguments.name, arguments.preprocessing, history=arguments.history,
-                          artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir, config=arguments.config)
+                          artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir, config=arguments.config,
+                          progress_file=arguments.progress_file)
     print(folder)
 
 

@@ -59,13 +59,22 @@ class ImportRefused(ValueError):
 
 def import_model(model_file: str | os.PathLike, run_id: str, preprocessing: str, history: str | os.PathLike | None = None,
                  artifacts_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
-                 config: dict | None = None, progress: bool = True) -> Path:
+                 config: dict | None = None, progress: bool = True,
+                 progress_file: str | os.PathLike | None = None) -> Path:
     """Import ``model_file`` as complete run ``run_id`` (see the module docstring); return the run folder.
 
     Raises ``ImportRefused`` for a file, history or argument that cannot be imported,
     ``training.data.DataError`` when the test set is not found; nothing is left behind.
+    ``progress_file``, when given, is rewritten at every step (see ``report_progress``),
+    so another process (the dashboard's Add a model page) can show a progress bar.
     """
     wall_started = time.monotonic()
+
+    def report(stage: str, done: int = 0, total: int = 0) -> None:
+        if progress_file is not None:
+            report_progress(progress_file, stage, done, total)
+
+    report("checking")
     source = Path(model_file).expanduser()
     check_arguments(source, run_id, preprocessing, config)
     history_rows = _history_rows(history)
@@ -90,13 +99,17 @@ def import_model(model_file: str | os.PathLike, run_id: str, preprocessing: str,
                 "and nothing of it was run. Rebuild the model from Keras layers only (for example Rescaling "
                 "instead of a Lambda that divides by 255), save it again and import that."
             )
+        report("loading")
         model = _load_safely(private_copy, source.name)
         input_size = _checked_shapes(model, source.name)
         private_copy.unlink()
         from training.byom import evaluate_on_test_set
 
         print(f"Evaluating {source.name} on {len(labels):,} test images ({input_size}x{input_size}, preprocessing {preprocessing})", flush=True)
-        result = evaluate_on_test_set(model, images, labels, preprocessing, progress=progress)
+        report("evaluating", 0, len(labels))
+        result = evaluate_on_test_set(model, images, labels, preprocessing, progress=progress,
+                                      on_batch=lambda done, total: report("evaluating", done, total))
+        report("writing", len(labels), len(labels))
         optimizer, learning_rate = optimizer_from_compile_config(compile_config)
         fields = {
             "run_id": run_id, "source": "imported", "source_file": source.name, "source_sha256": sha256,
@@ -113,8 +126,23 @@ def import_model(model_file: str | os.PathLike, run_id: str, preprocessing: str,
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
+    report("done", len(labels), len(labels))
     print(f"{run_id}: test accuracy {result.accuracy:.4f} ({result.outputs}), run folder {final}", flush=True)
     return final
+
+
+PROGRESS_STAGES = ("checking", "loading", "evaluating", "writing", "done")
+
+
+def report_progress(path: str | os.PathLike, stage: str, done: int = 0, total: int = 0) -> None:
+    """Replace ``path`` with ``{"stage": stage, "done": done, "total": total}`` (one JSON object, atomically).
+
+    ``stage`` is one of ``PROGRESS_STAGES``; ``done``/``total`` count test images while evaluating.
+    A reader polling the file always sees a whole object, never half of one.
+    """
+    if stage not in PROGRESS_STAGES:
+        raise ValueError(f"unknown progress stage {stage!r}; expected one of {', '.join(PROGRESS_STAGES)}")
+    atomic_write_text(Path(path), json.dumps({"stage": stage, "done": int(done), "total": int(total)}))
 
 
 def _chmod_like_mkdir(folder: Path) -> None:

@@ -20,7 +20,9 @@ if not ctx.complete:
 # serving imports Pillow and, when a model loads, Keras; imported here so the other pages never pay for it.
 from serving.models import ModelRefused, model_input_size  # noqa: E402
 from serving.predict import to_model_input, top_k  # noqa: E402
-from serving.uploads import ALLOWED_EXTENSIONS, ImageRejected, decode_image, preview_image  # noqa: E402
+from serving.uploads import ALLOWED_EXTENSIONS, MAX_UPLOAD_BYTES, ImageRejected, decode_image, preview_image  # noqa: E402
+
+MEGABYTE = 1024 * 1024  # Streamlit's megabyte (server.maxUploadSize, max_upload_size)
 
 left, right = st.columns(2)
 source = left.radio("Image", ["Upload images", "Random test image"], horizontal=True, key="classify_source")
@@ -37,7 +39,7 @@ images: list[tuple[str, object, str | None]] = []
 if source == "Upload images":
     uploads = st.file_uploader(
         "Upload one or more photos (JPEG, PNG, WebP, BMP, GIF or TIFF)", type=ALLOWED_EXTENSIONS,
-        accept_multiple_files=True, key="uploads",
+        accept_multiple_files=True, key="uploads", max_upload_size=MAX_UPLOAD_BYTES // MEGABYTE,
         help="Any size: it is cropped to a square and shrunk to 32×32, as CIFAR-10 images are.",
     )
     for upload in (uploads or [])[:MAX_IMAGES]:
