@@ -195,3 +195,15 @@ def test_read_predictions_returns_typed_arrays(tmp_path):
     np.savez(tmp_path / "predictions.npz", y_true=np.array([1, 2], dtype=np.uint8), probs=np.full((2, 10), 0.1))
     y_true, probs = read_predictions(tmp_path, expected_count=2)
     assert y_true.dtype == np.int64 and probs.dtype == np.float32 and probs.shape == (2, 10)
+
+
+def test_suite_records_round_trip_and_a_damaged_one_is_reported(tmp_path):
+    from runstore.suite_record import read_suite_records, write_suite_record
+
+    question = {"title": "Depth?", "factor": "blocks", "groups": ["a", "b"], "equal": ["epochs"]}
+    write_suite_record(tmp_path, "demo", "the demo", [question])
+    (tmp_path / "suites" / "broken.json").write_text("{not json")
+    records, problems = read_suite_records(tmp_path)
+    assert records == [{"name": "demo", "description": "the demo", "questions": [question]}]
+    assert len(problems) == 1 and problems[0].startswith("broken.json cannot be read")
+    assert read_suite_records(tmp_path / "nowhere") == ([], [])

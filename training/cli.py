@@ -22,6 +22,8 @@ from training.registry import REGISTRY, model_names
 
 USAGE_ERROR = 2
 RUN_ERROR = 1
+# Errors that carry a sentence for the user (DataError, WeightsError, TrainingError...).
+USER_FIXABLE_RUN_ERRORS = (RuntimeError, ValueError, OSError)
 
 
 def _positive_float(text: str) -> float:
@@ -42,6 +44,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
+
+
+def _seed_list(text: str) -> list[int]:
+    from training.replicates import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _model_name(text: str) -> str:
@@ -71,7 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-limit", type=_positive_int, help="train on at most this many images (stratified subset)")
     run.add_argument("--validation-size", type=_positive_int, default=5000, help="validation images taken out of the training set (default 5000)")
     run.add_argument("--test-limit", type=_positive_int, help="evaluate on the first N test images only (default: all 10,000)")
-    run.add_argument("--seed", type=int, default=0, help="seed for split, shuffling, augmentation and init (default 0)")
+    run.add_argument("--seed", type=int, default=0, help="seed for weight init, shuffling, augmentation and dropout (default 0)")
+    run.add_argument("--seeds", type=_seed_list, metavar="LIST",
+                     help="train one replicate per seed, e.g. 0,1,2 or 0-4: runs <run-id>-s<seed> sharing one group")
+    run.add_argument("--group", help="replicate group name (default: the --run-id with --seeds, else named after the settings)")
+    run.add_argument("--split-seed", type=int, default=0,
+                     help="seed for the validation split and training subset, equal across replicates (default 0)")
     run.add_argument("--weights", help=f"{', '.join(WEIGHT_CHOICES)} or a path to a weights file (default: imagenet for transfer models, none otherwise)")
     run.add_argument("--no-augment", dest="augment", action="store_false", help="switch off data augmentation")
     run.add_argument("--augmentation", choices=AUGMENTATIONS,
@@ -121,17 +137,38 @@ def _list_suites() -> None:
         print(f"{name:<8} {len(entry.get('runs', []))} runs  {entry.get('description', '')}")
 
 
-def _run(arguments: argparse.Namespace) -> None:
+def _run(arguments: argparse.Namespace) -> int:
+    import time
+
+    from training.replicates import expand_seeds
     from training.train import run_training
 
     # Only what the user set: everything else comes from the registry or the model's recipe.
     values = {key: value for key, value in vars(arguments).items()
-              if key not in ("command", "no_time_budget") and value is not None}
+              if key not in ("command", "no_time_budget", "seeds") and value is not None}
     if arguments.no_time_budget:
         values["time_budget_seconds"] = None  # explicit: overrides a recipe's budget
-    config = RunConfig.from_dict(values)
-    folder = run_training(config)
-    print(folder)
+    if arguments.seeds and "run_id" not in values:
+        # One timestamped base for every replicate, so the seeds' run ids share it.
+        values["run_id"] = f"{arguments.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    # Validate every replicate before the first one trains.
+    configs = [RunConfig.from_dict(replicate) for replicate in expand_seeds(values, arguments.seeds)]
+    failed = []
+    for config in configs:
+        if len(configs) > 1:
+            print(f"=== {config.run_id} (seed {config.seed}, group {config.group}) ===", flush=True)
+        try:
+            print(run_training(config), flush=True)
+        except USER_FIXABLE_RUN_ERRORS as error:
+            if len(configs) == 1:
+                raise
+            # One replicate failing (recorded as failed in its run.json) does not stop the others.
+            print(f"{config.run_id} failed: {error}", file=sys.stderr, flush=True)
+            failed.append(config.run_id)
+    if failed:
+        print(f"{len(failed)} of {len(configs)} replicates failed: {', '.join(failed)}", file=sys.stderr)
+        return RUN_ERROR
+    return 0
 
 
 def _suite(arguments: argparse.Namespace) -> int:
@@ -141,6 +178,12 @@ def _suite(arguments: argparse.Namespace) -> int:
     print(describe_plan(suite), flush=True)
     if arguments.dry_run:
         return 0
+    if suite.questions:
+        from runstore import resolve_artifacts_dir
+        from runstore.suite_record import write_suite_record
+
+        # Recorded first, so the dashboard can show the questions while their runs train.
+        write_suite_record(resolve_artifacts_dir(arguments.artifacts_dir), suite.name, suite.description, list(suite.questions))
     outcomes = run_suite(suite)
     failed = [(run_id, outcome) for run_id, outcome in outcomes if outcome not in ("complete", "skipped")]
     print(f"\nSuite {suite.name}: {len(outcomes) - len(failed)} of {len(outcomes)} runs complete")
@@ -158,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "suites":
             _list_suites()
         elif arguments.command == "run":
-            _run(arguments)
+            return _run(arguments)
         elif arguments.command == "suite":
             return _suite(arguments)
         elif arguments.command == "evaluate":

@@ -47,7 +47,9 @@ class RunConfig:
     train_limit: int | None = None         # train on at most this many images (stratified), None = all
     validation_size: int = 5000            # images taken out of the training set for validation
     test_limit: int | None = None          # evaluate on the first N test images only (None = all 10,000)
-    seed: int = 0                          # seeds the split, shuffling, augmentation and weight init
+    seed: int = 0                          # training randomness: weight init, shuffling, augmentation, dropout
+    split_seed: int = 0                    # picks the validation set and training subset; equal across a group's seeds
+    group: str | None = None               # replicate group; None = named after the settings (training.replicates)
     weights: str | None = None             # imagenet | none | imagenet_if_available | path to a weights file
     augment: bool = True                   # random augmentation while training (see ``augmentation``)
     augmentation: str = "standard"         # standard: flip, shift, rotation, zoom | light: flip and 2-pixel shift
@@ -107,6 +109,10 @@ class RunConfig:
             config.blocks = 3
         if config.run_id is None:
             config.run_id = f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if config.group is None:
+            from training.replicates import group_name
+
+            config.group = group_name(config.to_dict())
         config.validate()
         return config
 
@@ -162,8 +168,12 @@ class RunConfig:
                 f"{self.model} is trained from scratch and takes --weights none only; "
                 "ImageNet weights apply to the transfer models."
             )
+        if self.seed < 0 or self.split_seed < 0:
+            raise ConfigError(f"seed and split_seed must be 0 or more, got {self.seed} and {self.split_seed}")
         try:
             validate_run_id(self.run_id)
+            # Group names appear in URLs and file names too: the run-id alphabet.
+            validate_run_id(self.group)
         except ValueError as error:
             raise ConfigError(str(error)) from None
 

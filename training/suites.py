@@ -2,7 +2,12 @@
 
 A suite is a list of run configurations (``RunConfig`` fields) with shared
 ``defaults``. Every run id is fixed, so running a suite again skips the runs
-that are already complete and resumes any that were interrupted.
+that are already complete and resumes any that were interrupted. An entry with
+``"seeds": [0, 1, 2]`` is one replicate group: one run per seed, named
+``<run_id>-s<seed>``, all with ``group`` = the entry's ``run_id`` (see
+``training.replicates``). ``"questions"`` name groups that differ in one setting
+(see ``training.questions``); they are validated when the suite is loaded and
+recorded beside the runs so the dashboard can answer them.
 
 Usage::
 
@@ -20,6 +25,8 @@ from pathlib import Path
 
 from runstore import RUN_FILE, resolve_artifacts_dir, run_dir
 from training.config import ConfigError, RunConfig
+from training.questions import QuestionError, validate_questions
+from training.replicates import expand_seeds
 
 SUITES_FILE = Path(__file__).with_name("suites.json")
 
@@ -31,6 +38,7 @@ class Suite:
     name: str
     description: str
     runs: tuple[RunConfig, ...]
+    questions: tuple[dict, ...] = ()
 
 
 def load_suites(path: Path = SUITES_FILE) -> dict[str, dict]:
@@ -51,25 +59,36 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
     if name not in suites:
         raise ConfigError(f"Unknown suite {name!r}. Valid suites: {', '.join(suites)}")
     entry = suites[name]
-    unknown = sorted(set(entry) - {"description", "defaults", "runs"})
+    unknown = sorted(set(entry) - {"description", "defaults", "runs", "questions"})
     if unknown:
-        raise ConfigError(f"Suite {name!r} has unknown key(s) {', '.join(unknown)}; valid: description, defaults, runs")
-    runs = []
+        raise ConfigError(f"Suite {name!r} has unknown key(s) {', '.join(unknown)}; valid: description, defaults, runs, questions")
+    runs, group_configs = [], {}
     for index, run in enumerate(entry.get("runs", [])):
         values = {**entry.get("defaults", {}), **run, "suite": name}
+        seeds = values.pop("seeds", None)
         if artifacts_dir:
             values["artifacts_dir"] = artifacts_dir
         if data_dir:
             values["data_dir"] = data_dir
+        # A suite entry is one group, named after its run id, with or without seeds.
+        if values.get("run_id"):
+            values.setdefault("group", values["run_id"])
         try:
-            config = RunConfig.from_dict(values)
+            if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(seed, int) and seed >= 0 for seed in seeds)):
+                raise ConfigError(f"'seeds' must be a list of whole numbers 0 or more, e.g. [0, 1, 2], got {seeds!r}")
+            configs = [RunConfig.from_dict(replicate) for replicate in expand_seeds(values, seeds)]
         except ValueError as error:
             raise ConfigError(f"Suite {name!r}, run {index + 1} ({run.get('run_id', '?')}): {error}") from None
-        if only is None or config.model == only:
-            runs.append(config)
+        group_configs.setdefault(configs[0].group, configs[0].to_dict())
+        if only is None or configs[0].model == only:
+            runs.extend(configs)
     if only is not None and not runs:
         raise ConfigError(f"Suite {name!r} has no runs of model {only!r}.")
-    return Suite(name, entry.get("description", ""), tuple(runs))
+    try:
+        questions = validate_questions(name, entry.get("questions", []), group_configs)
+    except QuestionError as error:
+        raise ConfigError(str(error)) from None
+    return Suite(name, entry.get("description", ""), tuple(runs), tuple(questions))
 
 
 def run_status(config: RunConfig) -> str:

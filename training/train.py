@@ -120,8 +120,9 @@ def describe_os_error(error: OSError, folder: Path) -> str | None:
 
 def split_data(config: RunConfig, data: Cifar10) -> dict:
     """Seeded stratified validation split, optional training subset, optional test prefix."""
-    split = split_train_validation(data.x_train, data.y_train, config.validation_size, config.seed)
-    x_train, y_train = stratified_subset(split.x_train, split.y_train, config.train_limit, config.seed)
+    # split_seed, not seed: a group's replicates see the same images and differ only in training randomness.
+    split = split_train_validation(data.x_train, data.y_train, config.validation_size, config.split_seed)
+    x_train, y_train = stratified_subset(split.x_train, split.y_train, config.train_limit, config.split_seed)
     test_count = len(data.y_test) if config.test_limit is None else min(config.test_limit, len(data.y_test))
     return {
         "x_train": x_train, "y_train": y_train,
@@ -250,6 +251,7 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
             "run_id": config.run_id, "model": config.model, "description": spec.description,
             "input_size": spec.input_size, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
             "config": config.to_dict(), "weights": "none", "suite": config.suite, "resumed_from_epoch": resume_epoch,
+            "group": config.group, "seed": config.seed,
         })
         if resume_epoch is not None:
             # Keep the first attempt's start time so wall time spans the whole run.
