@@ -152,6 +152,8 @@ def make_run(
     early_stop_epoch: int | None = None,
     started_minutes_ago: float = 60.0,
     broken: str = "predictions",
+    group: str | None = None,
+    train_images: int | None = None,
 ) -> Path:
     """Write run folder ``run_id`` under ``artifacts_dir`` and return its path.
 
@@ -161,6 +163,9 @@ def make_run(
     or ``broken`` (complete, with the file named by ``broken`` damaged:
     ``predictions``, ``history`` or ``run.json``). ``seed`` changes the curves
     and blends seeded noise into the predictions so runs differ from each other.
+    ``group`` makes the run a replicate: ``group`` and ``seed`` go into run.json
+    as the trainer writes them (``training.replicates``). ``train_images`` is the
+    training-set size recorded in ``data`` (default: 200 in ``counts`` only).
     """
     statuses = ("complete", "running", "interrupted", "failed", "broken")
     if status not in statuses:
@@ -187,7 +192,7 @@ def make_run(
                    "learning_rate": learning_rate, "batch_size": 32, "weights": weights},
         "weights": weights,
         "data": {"source": "synthetic fixture", "sha256": "0" * 64,
-                 "counts": {"train": 200, "validation": 50, "test": TEST_IMAGES if test_labels is None else len(test_labels)}},
+                 "counts": {"train": train_images or 200, "validation": 50, "test": TEST_IMAGES if test_labels is None else len(test_labels)}},
         "epochs_run": epochs,
         "best_epoch": None,
         "lr_drop_epochs": lr_drop_epochs,
@@ -208,6 +213,10 @@ def make_run(
     }
     if weights_note:
         record["weights_note"] = weights_note
+    if group:
+        record.update({"group": group, "seed": seed})
+    if train_images:
+        record["data"]["train_images"] = train_images
     if status == "interrupted":
         record["pid"] = _dead_pid()
     atomic_write_text(folder / HISTORY_FILE, _csv_logger_text(history))
