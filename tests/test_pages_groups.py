@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import base64
 
+import numpy as np
 import pandas as pd
+import plotly.io
 import pytest
 
 from analysis.findings import budget_text, difference_sentence, spread_sentence
@@ -16,6 +18,17 @@ from tests.factories import make_run
 SLOW = "adam-lr0.001"
 FAST = "adam-lr0.01"
 GROUP_RUNS = {SLOW: ["slow-s1", "slow-s2", "slow-s3"], FAST: ["fast-s4", "fast-s5", "fast-s6"]}
+
+
+def _values(data) -> list:
+    """A trace array as numbers: plotly's JSON may hold it base64-encoded ({"dtype", "bdata"})."""
+    if isinstance(data, dict) and "bdata" in data:
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
+
+
+def _figures(app) -> list:
+    return [plotly.io.from_json(chart.proto.spec) for chart in app.get("plotly_chart")]
 
 
 @pytest.fixture(scope="module")
@@ -75,22 +88,25 @@ def test_leaderboard_filters_and_individual_runs(groups_env):
 def test_curves_draw_each_group_mean_with_a_band_and_say_how_many_runs_each_point_averages(groups_env):
     app = run_page("curves", runs=GROUP_RUNS[SLOW] + GROUP_RUNS[FAST])
     assert not app.exception, app.exception
-    charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
-    grouped = [chart for chart in charts if "group mean" in chart["layout"]["title"]["text"]]
-    assert grouped, [chart["layout"]["title"]["text"] for chart in charts]
+    charts = _figures(app)
+    grouped = [figure for figure in charts if "group mean" in figure.layout.title.text]
+    assert len(grouped) == 2, [figure.layout.title.text for figure in charts]  # accuracy and loss
     figure = grouped[0]
-    bands = [trace for trace in figure["data"] if trace.get("fill") == "toself"]
-    means = [trace for trace in figure["data"] if trace.get("mode") == "lines+markers"]
-    assert len(bands) == 2 and {trace["name"] for trace in means} == {f"{SLOW} (mean of 3)", f"{FAST} (mean of 3)"}
-    slow = next(trace for trace in means if trace["name"].startswith(SLOW))
-    assert list(slow["customdata"]) == [3, 3, 3, 2, 2]  # slow-s3 stopped after 3 epochs
+    bands = [trace for trace in figure.data if trace.fill == "toself"]
+    means = [trace for trace in figure.data if trace.mode == "lines+markers"]
+    assert len(bands) == 2 and {trace.name for trace in means} == {f"{SLOW} (mean of 3)", f"{FAST} (mean of 3)"}
+    slow = next(trace for trace in means if trace.name.startswith(SLOW))
+    assert list(_values(slow.customdata)) == [3, 3, 3, 2, 2]  # slow-s3 stopped after 3 epochs
     assert f"{SLOW} epochs 4–5 average 2 of 3 runs" in all_text(app)
     app.radio(key="group_band").set_value("sd").run()
     app.toggle(key="group_members").set_value(True).run()
     assert not app.exception, app.exception
-    figure = next(json.loads(chart.proto.spec) for chart in app.get("plotly_chart")
-                  if "±1 sd" in json.loads(chart.proto.spec)["layout"]["title"]["text"])
-    assert sum(trace["name"].startswith(f"{SLOW} · slow-") for trace in figure["data"]) == 3
+    figure = next(figure for figure in _figures(app) if "±1 sd" in figure.layout.title.text)
+    assert sum(trace.name.startswith(f"{SLOW} · slow-") for trace in figure.data) == 3
+    app.radio(key="group_x_axis").set_value("images seen").run()
+    figure = next(figure for figure in _figures(app) if "group mean" in figure.layout.title.text)
+    assert figure.layout.xaxis.title.text == "Training images seen"
+    assert _values(next(trace for trace in figure.data if trace.mode == "lines+markers").x)[:2] == [2000, 4000]
 
 
 def test_compare_two_groups_gives_the_interval_with_n_after_the_controlled_check(groups_env):
