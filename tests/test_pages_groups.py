@@ -153,3 +153,17 @@ def test_compare_a_group_with_a_single_run_says_seed_variation_is_unknown(groups
     text = all_text(app)
     assert "Seed variation is unknown (solo is a single run)" in text
     assert "Not a controlled comparison" in text  # model, learning rate and more differ
+
+
+def test_classify_every_run_gives_one_vote_per_group(groups_env, tmp_path, monkeypatch):
+    from tests.factories import synthetic_test_set, write_cifar_test_folder
+
+    monkeypatch.setenv("CIFAR10_DIR", str(write_cifar_test_folder(tmp_path / "cifar", *synthetic_test_set())))
+    app = run_page("classify")
+    app.radio(key="classify_source").set_value("Random test image").run()
+    app.radio(key="classify_scope").set_value("Every finished run").run()
+    assert not app.exception, app.exception
+    # Seven runs, but two groups of three replicates and a single run: three votes.
+    assert "of 3 groups agree (7 models voted, one vote per group)" in all_text(app)
+    votes = app.dataframe[0].value["vote"].tolist()
+    assert votes.count(f"in group {SLOW}") == 3 and votes.count("in group solo") == 1
