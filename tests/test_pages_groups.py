@@ -167,3 +167,14 @@ def test_classify_every_run_gives_one_vote_per_group(groups_env, tmp_path, monke
     assert "of 3 groups agree (7 models voted, one vote per group)" in all_text(app)
     votes = app.dataframe[0].value["vote"].tolist()
     assert votes.count(f"in group {SLOW}") == 3 and votes.count("in group solo") == 1
+
+
+def test_report_page_holds_the_chosen_group_comparison(groups_env):
+    app = run_page("report", runs=GROUP_RUNS[SLOW] + GROUP_RUNS[FAST])
+    assert not app.exception, app.exception
+    pairs = app.multiselect(key="report_group_pairs").value
+    assert len(pairs) == 1 and set(pairs[0]) == {SLOW, FAST}  # the worse group as A, the better as B
+    app.button(key="build_report").click().run()
+    assert not app.exception, app.exception
+    report = app.session_state["report_files"]["files"]["html"].decode("utf-8")
+    assert "<h2>Replicate groups</h2>" in report and "3 seeds each" in report
