@@ -108,7 +108,8 @@ def group_curves_figure(
         lower, upper = band_limits(curve, band)
         x = curve["x"].to_numpy()
         figure.add_trace(go.Scatter(
-            x=np.concatenate([x, x[::-1]]), y=np.concatenate([upper, lower[::-1]]), fill="toself",
+            # mode "lines": plotly's default for short traces adds markers, which would dot the band's corners.
+            x=np.concatenate([x, x[::-1]]), y=np.concatenate([upper, lower[::-1]]), fill="toself", mode="lines",
             fillcolor=_faint(color, 0.2), line=dict(width=0), hoverinfo="skip", legendgroup=group,
             name=f"{group} · {'min–max' if band == 'minmax' else '±1 sd'}", showlegend=False,
         ))

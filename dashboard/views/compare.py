@@ -77,11 +77,9 @@ sides = comparison_sides({run_id: ctx.info(run_id).record for run_id in complete
 side_keys = list(sides)
 default_a, default_b = default_pair(sides)
 pickers = st.columns(2)
-key_a = pickers[0].selectbox("A (baseline): a group or a run", side_keys, index=side_keys.index(default_a),
-                             key="compare_a", bind="query-params", format_func=lambda key: sides[key].label,
-                             help="Groups (replicates of one setting, n seeds) are listed first, then single runs.")
-key_b = pickers[1].selectbox("B (challenger): a group or a run", side_keys, index=side_keys.index(default_b),
-                             key="compare_b", bind="query-params", format_func=lambda key: sides[key].label)
+key_a = widgets.side_picker(pickers[0], "A (baseline): a group or a run", sides, "compare_a", default_a,
+                            help="Groups (replicates of one setting, n seeds) are listed first, then single runs.")
+key_b = widgets.side_picker(pickers[1], "B (challenger): a group or a run", sides, "compare_b", default_b)
 side_a, side_b = sides[key_a], sides[key_b]
 if key_a == key_b:
     st.warning("A and B are the same. Pick two different runs or groups to compare.")
