@@ -34,7 +34,7 @@ def all_text(app: AppTest) -> str:
 
 
 def test_overview_lists_every_run_with_its_state(app_env):
-    app = run_page()
+    app = run_page(leaderboard_individual=True)  # one row per run (the default is one row per replicate group)
     assert not app.exception
     assert app.title[0].value == "Leaderboard"
     table = app.dataframe[0].value
