@@ -18,6 +18,7 @@ from dashboard.launch import serve_dashboard
 from runstore import atomic_write_json, read_run_record
 from tests.factories import make_run, synthetic_test_set, write_cifar_test_folder
 from tests.test_browser_dashboard import CHART, OUTPUT, PAGE_TIMEOUT_MS, assert_no_error_shown
+from tests.test_browser_dashboard import page  # noqa: F401  (the fixture: a 1400x1000 browser page)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,43 +45,35 @@ def groups_url(tmp_path_factory, chromium_path):
         yield server.base_url
 
 
-@pytest.fixture
-def tab(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def _main_text(page) -> str:
     return page.locator("[data-testid=stMain]").inner_text()
 
 
-def test_group_comparison_in_the_browser(groups_url, tab):
+def test_group_comparison_in_the_browser(groups_url, page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.goto(f"{groups_url}/overview")
-    tab.wait_for_selector("[data-testid=stDataFrame]", timeout=PAGE_TIMEOUT_MS)
-    tab.get_by_text("One row per replicate group").wait_for(timeout=PAGE_TIMEOUT_MS)
-    assert_no_error_shown(tab)
-    tab.wait_for_timeout(800)
-    tab.screenshot(path=str(SCREENSHOTS / "groups_leaderboard.png"), full_page=True)
+    page.goto(f"{groups_url}/overview")
+    page.wait_for_selector("[data-testid=stDataFrame]", timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text("One row per replicate group").wait_for(timeout=PAGE_TIMEOUT_MS)
+    assert_no_error_shown(page)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / "groups_leaderboard.png"), full_page=True)
 
-    tab.goto(f"{groups_url}/curves")
-    tab.wait_for_selector(CHART, timeout=PAGE_TIMEOUT_MS)
-    tab.get_by_text("group mean and min–max band").first.wait_for(timeout=PAGE_TIMEOUT_MS)
-    assert "average 2 of 3 runs" in _main_text(tab)
-    assert_no_error_shown(tab)
-    tab.wait_for_timeout(800)
-    tab.screenshot(path=str(SCREENSHOTS / "groups_curves.png"), full_page=True)
+    page.goto(f"{groups_url}/curves")
+    page.wait_for_selector(CHART, timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text("group mean and min–max band").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    assert "average 2 of 3 runs" in _main_text(page)
+    assert_no_error_shown(page)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / "groups_curves.png"), full_page=True)
 
-    tab.goto(f"{groups_url}/compare?compare_a={quote('group:adam-lr0.001')}&compare_b={quote('group:adam-lr0.01')}")
-    tab.get_by_text("B − A (means)").wait_for(timeout=PAGE_TIMEOUT_MS)
-    tab.get_by_text("Per-seed test accuracy", exact=False).wait_for(timeout=PAGE_TIMEOUT_MS)
-    text = _main_text(tab)
+    page.goto(f"{groups_url}/compare?compare_a={quote('group:adam-lr0.001')}&compare_b={quote('group:adam-lr0.01')}")
+    page.get_by_text("B − A (means)").wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text("Per-seed test accuracy", exact=False).wait_for(timeout=PAGE_TIMEOUT_MS)
+    text = _main_text(page)
     assert "A · adam-lr0.001 (n=3)" in text and "B · adam-lr0.01 (n=3)" in text
     assert "3 seeds each" in text and "95% interval" in text
     assert "differ only in learning rate" in text
     assert text.index("differ only in learning rate") < text.index("3 seeds each")
-    assert_no_error_shown(tab)
-    tab.wait_for_timeout(800)
-    tab.screenshot(path=str(SCREENSHOTS / "groups_compare.png"), full_page=True)
+    assert_no_error_shown(page)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / "groups_compare.png"), full_page=True)
