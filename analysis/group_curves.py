@@ -108,7 +108,8 @@ def group_curves_figure(
         lower, upper = band_limits(curve, band)
         x = curve["x"].to_numpy()
         figure.add_trace(go.Scatter(
-            x=np.concatenate([x, x[::-1]]), y=np.concatenate([upper, lower[::-1]]), fill="toself",
+            # mode "lines": plotly's default for short traces adds markers, which would dot the band's corners.
+            x=np.concatenate([x, x[::-1]]), y=np.concatenate([upper, lower[::-1]]), fill="toself", mode="lines",
             fillcolor=_faint(color, 0.2), line=dict(width=0), hoverinfo="skip", legendgroup=group,
             name=f"{group} · {'min–max' if band == 'minmax' else '±1 sd'}", showlegend=False,
         ))
@@ -136,3 +137,30 @@ def group_curves_figure(
     if "accuracy" in column:
         figure.update_yaxes(tickformat=".0%")
     return figure
+
+
+def training_images(record: Mapping) -> int | None:
+    """A run's training-set size from run.json (``data.train_images``, ``data.counts.train``, ``config.train_limit``)."""
+    data = record.get("data") or {}
+    for value in (data.get("train_images"), (data.get("counts") or {}).get("train"),
+                  (record.get("config") or {}).get("train_limit")):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return int(value)
+    return None
+
+
+def averaging_note(curves: Mapping[str, pd.DataFrame]) -> str | None:
+    """Which points average fewer runs than their group has (members stopped early), in words; None if none do.
+
+    ``Where members stopped early, points average fewer runs: simple_cnn-b3 epochs 5–6 average 2 of 3 runs.``
+    """
+    parts = []
+    for group, curve in curves.items():
+        most = int(curve["runs"].max())
+        for runs, points in curve[curve["runs"] < most].groupby("runs", sort=False):
+            epochs = points["epoch"].to_numpy() + 1
+            span = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs.min()}–{epochs.max()}"
+            parts.append(f"{group} {span} average{'s' if len(epochs) == 1 else ''} {int(runs)} of {most} runs")
+    if not parts:
+        return None
+    return "Where members stopped early, points average fewer runs: " + "; ".join(parts) + "."

@@ -125,3 +125,40 @@ def sort_table(frame: pd.DataFrame, column: str, ascending: bool = True) -> pd.D
     if column not in frame.columns:
         raise ValueError(f"Cannot sort by {column!r}: the table's columns are {', '.join(frame.columns)}.")
     return frame.sort_values(column, ascending=ascending, na_position="last", kind="stable").reset_index(drop=True)
+
+
+# The columns every grouped view shows; the rest of ``NUMERIC_COLUMNS`` only when asked for.
+HEADLINE_STATISTICS = {"test accuracy": STATISTICS[1:], "test loss": ("mean", "sd")}
+FILTERED_COLUMNS = ("model", "optimizer", "suite", "status")
+
+
+def display_table(groups: pd.DataFrame, every_statistic: bool = False) -> pd.DataFrame:
+    """The columns of ``grouped_leaderboard(...).groups`` a page shows, numbers kept numeric for sorting.
+
+    Always: group, runs, status, shared settings, test accuracy mean, sd, min and
+    max (``runs`` is n), test loss mean and sd, and the mean of the other numeric
+    columns. ``every_statistic`` adds sd, min and max of every numeric column.
+    """
+    columns = ["group", "runs", "status"] + [column for column in SHARED_COLUMNS if column in groups]
+    for column in NUMERIC_COLUMNS:
+        wanted = STATISTICS[1:] if every_statistic else HEADLINE_STATISTICS.get(column, ("mean",))
+        columns.extend(f"{column} {statistic}" for statistic in wanted)
+    return groups[columns]
+
+
+def filter_choices(runs: pd.DataFrame) -> dict[str, list[str]]:
+    """The values each leaderboard filter offers: models, optimizers, suites and statuses (first word) present."""
+    choices = {}
+    for column in FILTERED_COLUMNS:
+        values = runs[column].dropna().astype(str)
+        if column == "status":
+            values = values.str.split(" ").str[0]
+        choices[column] = sorted(set(values))
+    return choices
+
+
+def groups_of_runs(board: GroupedLeaderboard, run_ids: Iterable[str]) -> list[str]:
+    """The groups (in table order) all of whose runs are in ``run_ids``: the rows to show ticked."""
+    chosen = set(run_ids)
+    return [group for group in board.groups["group"]
+            if chosen and set(board.members[group]["run"]) <= chosen]

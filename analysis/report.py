@@ -11,9 +11,12 @@ Usage::
     html_text = build_report_html(runs, notes="Trained overnight on the lab box.", test_images=x_test)
     Path("report.html").write_text(html_text, encoding="utf-8")
 
-Contents: headline table, significance of each run against the most accurate
-one in plain words, training curves, row-normalized confusion matrices,
-calibration, and the most confused class pairs with example images.
+Contents: headline table, replicate groups (n, mean, sd, min-max, and each
+chosen group comparison: what else differed first, then the difference with its
+95% interval over seeds and test images, in the words of ``analysis.findings``),
+significance of each run against the most accurate one in plain words, training
+curves, row-normalized confusion matrices, calibration, and the most confused
+class pairs with example images.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -34,11 +37,16 @@ from PIL import Image
 from analysis.calibration import confidence_and_correct, expected_calibration_error, reliability_bins
 from analysis.comparison_figures import reliability_figure
 from analysis.curves import curve_events
+from analysis.controlled import comparison_check
 from analysis.figures import confusion_figure, curves_figure, run_colors
+from analysis.findings import budget_text, difference_sentence, spread_sentence
+from analysis.groups import group_statistics
 from analysis.images import upscale_nearest
 from analysis.leaderboard import leaderboard_frame
 from analysis.metrics import confusion_matrix, most_confused_pairs, per_class_metrics, row_percentages
-from analysis.stats import accuracy_interval, compare_runs
+from analysis.replicates import compare_groups
+from analysis.stats import EXACT_INTERVAL_BELOW, accuracy_interval, compare_runs
+from runstore.groups import group_runs
 from runstore.reader import RunInfo
 from runstore.cifar import CLASS_NAMES
 
@@ -152,6 +160,80 @@ def per_class_csv(runs: Sequence[ReportRun], class_names: Sequence[str] = CLASS_
     return per_class_frame(runs, class_names).to_csv(index=False)
 
 
+def report_groups(runs: Sequence[ReportRun]) -> dict[str, list[ReportRun]]:
+    """The chosen runs by replicate group (a run without replicates is a group of one), best mean accuracy first."""
+    by_id = {run.run_id: run for run in runs}
+    groups = {name: [by_id[record["run_id"]] for record in records]
+              for name, records in group_runs(run.record or {"run_id": run.run_id} for run in runs).items()}
+    return dict(sorted(groups.items(), key=lambda item: -np.mean([np.mean(run.predicted == run.y_true)
+                                                                  for run in item[1]])))
+
+
+def groups_frame(runs: Sequence[ReportRun]) -> pd.DataFrame:
+    """One row per group: n runs, model, and the mean, sd, min and max of test accuracy on the shared test images."""
+    rows = []
+    for name, members in report_groups(runs).items():
+        accuracy = group_statistics(float(np.mean(run.predicted == run.y_true)) for run in members)
+        models = sorted({str(run.record.get("model")) for run in members})
+        rows.append({"group": name, "runs": accuracy["n"], "model": ", ".join(models),
+                     **{f"test accuracy {statistic}": accuracy[statistic] for statistic in ("mean", "sd", "min", "max")}})
+    return pd.DataFrame(rows, columns=["group", "runs", "model", "test accuracy mean", "test accuracy sd",
+                                       "test accuracy min", "test accuracy max"])
+
+
+def group_pairs(records: Sequence[Mapping]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Group comparisons a report can hold, from run.json records: ``(options, defaults)`` of ``(A, B)`` names.
+
+    Options pair every two groups, B the one with the higher mean recorded test
+    accuracy; defaults compare each group against the best. Both are empty
+    when no group has replicates (the per-run significance section covers single runs).
+    """
+    groups = group_runs(records)
+    if len(groups) < 2 or all(len(members) < 2 for members in groups.values()):
+        return [], []
+    ranked = sorted(groups, key=lambda name: -np.mean([member.get("test_accuracy") or 0.0 for member in groups[name]]))
+    options = [(ranked[low], ranked[high]) for high in range(len(ranked)) for low in range(high + 1, len(ranked))]
+    return options, [(other, ranked[0]) for other in ranked[1:]]
+
+
+def default_group_comparisons(runs: Sequence[ReportRun]) -> list[tuple[str, str]]:
+    """``(A, B)`` group pairs the report compares unless told otherwise: each group against the best one."""
+    return group_pairs([run.record or {"run_id": run.run_id} for run in runs])[1]
+
+
+@dataclass(frozen=True)
+class GroupFinding:
+    """One group comparison as the report states it: the settings check first, then the verdict and the spread."""
+
+    name_a: str
+    name_b: str
+    check: str
+    controlled: bool
+    sentence: str
+    spread: str
+
+
+def group_findings(runs: Sequence[ReportRun], comparisons: Sequence[tuple[str, str]]) -> list[GroupFinding]:
+    """The findings for each ``(A, B)`` pair of group names (analysis.controlled, replicates and findings)."""
+    groups = report_groups(runs)
+    findings = []
+    for name_a, name_b in comparisons:
+        missing = [name for name in (name_a, name_b) if name not in groups]
+        if missing:
+            raise ValueError(f"No chosen run belongs to group {', '.join(missing)}: choose its runs or another pair.")
+        if name_a == name_b:
+            raise ValueError(f"Group {name_a} cannot be compared with itself.")
+        records_a = [run.record for run in groups[name_a]]
+        records_b = [run.record for run in groups[name_b]]
+        check = comparison_check(records_a, records_b, name_a=name_a, name_b=name_b)
+        result = compare_groups(name_a, {run.run_id: (run.y_true, run.probs) for run in groups[name_a]},
+                                name_b, {run.run_id: (run.y_true, run.probs) for run in groups[name_b]})
+        findings.append(GroupFinding(name_a, name_b, check.summary, check.warning is None,
+                                     difference_sentence(result, budget_text(records_a + records_b)),
+                                     spread_sentence(result)))
+    return findings
+
+
 def png_data_uri(image: np.ndarray) -> str:
     """A uint8 image (H, W[, 3]) as a ``data:image/png;base64,...`` URI."""
     buffer = io.BytesIO()
@@ -184,6 +266,14 @@ def _format_cell(column: str, value) -> str:
     return _escape(value)
 
 
+def interval_wording(test_images: int) -> str:
+    """How the headline's accuracy intervals were computed, as ``analysis.stats.accuracy_interval`` does it."""
+    if test_images < EXACT_INTERVAL_BELOW:
+        return (f"exact (Clopper–Pearson), as there are fewer than {EXACT_INTERVAL_BELOW:,} test images; "
+                "it covers test-image sampling only")
+    return "a bootstrap over the test images; it covers test-image sampling only, not another seed"
+
+
 def _headline_table(frame: pd.DataFrame) -> str:
     columns = [column for column in frame.columns if column not in ("accuracy 95% low", "accuracy 95% high")]
     head = "".join(f"<th>{_escape(column)}</th>" for column in columns)
@@ -200,6 +290,34 @@ def _headline_table(frame: pd.DataFrame) -> str:
     return f'<table class="headline"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
+def _groups_section(runs: list[ReportRun], comparisons: Sequence[tuple[str, str]]) -> str:
+    frame = groups_frame(runs)
+    if (frame["runs"] < 2).all():
+        return ("<p>Every chosen run is a single run (no replicates with other seeds), so seed-to-seed variation is "
+                "unknown: the per-run intervals below cover the test images only.</p>")
+    head = "".join(f"<th>{_escape(column)}</th>" for column in frame.columns)
+    body = []
+    for _, row in frame.iterrows():
+        cells = [_escape(row["group"]), f"{int(row['runs'])}", _escape(row["model"])]
+        cells += [_format_cell("test accuracy", row[column]) for column in frame.columns[3:]]
+        body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    parts = ["<p>Runs of one setting that differ only in their seed form a group. Test accuracy over the group's "
+             "runs, on the test images they share: n runs, mean, standard deviation over seeds, min and max.</p>",
+             f'<table class="headline"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>']
+    findings = group_findings(runs, comparisons)
+    if findings:
+        items = []
+        for finding in findings:
+            # What else differed comes before the verdict.
+            check = _escape(finding.check) if finding.controlled else f"<strong>{_escape(finding.check)}</strong>"
+            items.append(f"<li><strong>{_escape(finding.name_b)} vs {_escape(finding.name_a)}.</strong> "
+                         f"{check} {_escape(finding.sentence)} {_escape(finding.spread)}</li>")
+        parts.append("<p>Group comparisons (95% interval counting seed-to-seed variation and test-image sampling; "
+                     "with a single run on a side, test images only):</p>"
+                     f"<ul class='significance'>{''.join(items)}</ul>")
+    return "".join(parts)
+
+
 def _significance_section(runs: list[ReportRun]) -> str:
     if len(runs) < 2:
         return "<p>Only one run was chosen, so there is nothing to compare it with.</p>"
@@ -211,7 +329,8 @@ def _significance_section(runs: list[ReportRun]) -> str:
         items.append(f"<li><strong>{_escape(reference.run_id)} vs {_escape(other.run_id)}.</strong> "
                      f"{_escape(comparison.sentence)}</li>")
     return (f"<p>Each run against the most accurate one, <strong>{_escape(reference.run_id)}</strong>, "
-            "on the same test images (paired bootstrap intervals, McNemar's test):</p>"
+            "on the same test images (paired bootstrap intervals, McNemar's test; these cover test-image sampling "
+            "only, not another seed):</p>"
             f"<ul class='significance'>{''.join(items)}</ul>")
 
 
@@ -304,8 +423,13 @@ def build_report_html(
     title: str = DEFAULT_TITLE,
     class_names: Sequence[str] = CLASS_NAMES,
     generated_at: datetime | None = None,
+    group_comparisons: Sequence[tuple[str, str]] | None = None,
 ) -> str:
-    """The whole report as one HTML document (see module docstring); ``notes`` is escaped, never trusted."""
+    """The whole report as one HTML document (see module docstring); ``notes`` is escaped, never trusted.
+
+    ``group_comparisons`` lists ``(A, B)`` group names to compare; None compares
+    each group against the best one (``default_group_comparisons``).
+    """
     _check_runs(runs)
     if len(notes) > MAX_NOTES_CHARACTERS:
         raise ValueError(f"The notes are {len(notes):,} characters long; keep them under {MAX_NOTES_CHARACTERS:,}.")
@@ -318,9 +442,11 @@ def build_report_html(
                   else "<p class='note'>No notes were written.</p>")
     sections = [
         ("Notes", notes_html),
-        ("Headline", f"<p>Test accuracy on the {len(ordered[0].y_true):,} CIFAR-10 test images with its 95% bootstrap "
-                     "interval (in brackets); ECE is the calibration error, 0 is perfect.</p>"
-                     + _headline_table(headline_frame(ordered))),
+        ("Headline", f"<p>Test accuracy on the {len(ordered[0].y_true):,} CIFAR-10 test images with its 95% interval "
+                     f"(in brackets): {interval_wording(len(ordered[0].y_true))}. ECE is the calibration error, "
+                     "0 is perfect.</p>" + _headline_table(headline_frame(ordered))),
+        ("Replicate groups", _groups_section(ordered, default_group_comparisons(ordered)
+                                             if group_comparisons is None else group_comparisons)),
         ("Is the difference real?", _significance_section(ordered)),
         ("Training curves", _curves_section(ordered, colors)),
         ("Confusion matrices", _confusion_section(ordered, class_names)),

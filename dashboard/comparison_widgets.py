@@ -7,19 +7,34 @@ into a sentence that says what to do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import streamlit as st
 
 from analysis.images import upscale_nearest
 from analysis.loading import DifferentTestImages, align_on_common_test_images, images_match_predictions
+from analysis.sides import Side
 from dashboard import state
 from runstore import BrokenRun, RunInfo
 
 TILE_SCALE = 4  # 32x32 test images shown at 128x128, pixels kept sharp
 TILE_COLUMNS = 6
 GRADCAM_SCALE = 6  # Grad-CAM overlays at 192x192
+
+
+def side_picker(column, label: str, sides: Mapping[str, Side], key: str, default: str, help: str | None = None) -> str:
+    """A picker of a comparison side (group or run) showing its label, its key kept in the URL (``?compare_a=...``).
+
+    Not ``bind="query-params"``: a bound selectbox writes the *formatted* label
+    into the URL, and a link should carry the plain run id or ``group:<name>``.
+    """
+    wanted = st.query_params.get(key)
+    if st.session_state.get(key) not in sides:
+        st.session_state[key] = wanted if wanted in sides else default
+    value = column.selectbox(label, list(sides), key=key, format_func=lambda side: sides[side].label, help=help)
+    st.query_params[key] = value
+    return value
 
 
 def predictions_or_stop(info: RunInfo) -> tuple[np.ndarray, np.ndarray]:

@@ -153,6 +153,8 @@ def make_run(
     early_stop_epoch: int | None = None,
     started_minutes_ago: float = 60.0,
     broken: str = "predictions",
+    group: str | None = None,
+    train_images: int | None = None,
 ) -> Path:
     """Write run folder ``run_id`` under ``artifacts_dir`` and return its path.
 
@@ -162,6 +164,9 @@ def make_run(
     or ``broken`` (complete, with the file named by ``broken`` damaged:
     ``predictions``, ``history`` or ``run.json``). ``seed`` changes the curves
     and blends seeded noise into the predictions so runs differ from each other.
+    ``group`` makes the run a replicate: ``group`` and ``seed`` go into run.json
+    as the trainer writes them (``training.replicates``). ``train_images`` is the
+    training-set size recorded in ``data`` (default: 200 in ``counts`` only).
     """
     statuses = ("complete", "running", "interrupted", "failed", "broken")
     if status not in statuses:
@@ -185,7 +190,7 @@ def make_run(
                    "learning_rate": learning_rate, "batch_size": 32, "weights": weights},
         "weights": weights,
         "data": {"source": "synthetic fixture", "sha256": "0" * 64,
-                 "counts": {"train": 200, "validation": 50, "test": TEST_IMAGES if test_labels is None else len(test_labels)}},
+                 "counts": {"train": train_images or 200, "validation": 50, "test": TEST_IMAGES if test_labels is None else len(test_labels)}},
         "epochs_run": epochs,
         "lr_drop_epochs": lr_drop_epochs,
         "early_stop_epoch": early_stop_epoch,
@@ -194,6 +199,10 @@ def make_run(
     }, provenance={"versions": {"keras": "3.15.1", "tensorflow": "2.21.0"}, "git_commit": None})
     if weights_note:
         record.fields["weights_note"] = weights_note
+    if group:
+        record.fields.update({"group": group, "seed": seed})
+    if train_images:
+        record.fields["data"]["train_images"] = train_images
     if status == "interrupted":
         record.fields["pid"] = _dead_pid()
     write_history_rows(folder / HISTORY_FILE, rows)

@@ -60,6 +60,7 @@ def test_figure_has_band_mean_and_optional_member_lines():
                                  members={"b3": {f"s{index}": member for index, member in enumerate(MEMBERS)}})
     band, mean, *lines = figure.data
     assert band.fill == "toself" and len(band.x) == 6
+    assert band.mode == "lines"  # no markers on the band's corners
     assert list(mean.y) == pytest.approx([0.3, 0.5, 0.6]) and list(mean.customdata) == [3, 3, 2]
     assert "mean of 3" in mean.name
     assert len(lines) == 3

@@ -6,7 +6,7 @@ from tests.app_pages import all_text, run_page
 
 
 def test_overview_lists_every_run_with_its_state(app_env):
-    app = run_page()
+    app = run_page(leaderboard_individual=True)  # one row per run (the default is one row per replicate group)
     assert not app.exception
     assert app.title[0].value == "Leaderboard"
     table = app.dataframe[0].value
@@ -74,8 +74,8 @@ def test_classify_random_test_image_with_every_model(app_env):
     app.radio(key="classify_scope").set_value("Every finished run").run()
     assert not app.exception, app.exception
     text = all_text(app)
-    assert "Majority answer" in text
-    assert "of 2 models agree" in text
+    assert "**Consensus:**" in text
+    assert "of 2 groups agree (2 models voted, one vote per group)" in text
 
 
 def test_data_page_without_training_images_says_so(app_env):

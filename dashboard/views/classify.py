@@ -3,10 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from analysis.answers import answers_table, majority
+from analysis.answers import answers_table, consensus
 from analysis.figures import top_k_figure
 from analysis.images import to_display_uint8, upscale_nearest
 from dashboard import state
+from runstore.groups import group_of
 
 CLASSES = list(state.class_names())
 MAX_IMAGES = 8
@@ -92,11 +93,20 @@ for image_number, (name, image, true_class) in enumerate(images):
         st.image(preview_image(image), caption="as given")
     with summary:
         if len(run_ids) > 1:
-            table = answers_table({run_id: probs_by_run[run_id][image_number] for run_id in run_ids}, CLASSES)
-            winner, agree = majority(table["answer"].tolist())
-            st.markdown(f"**Majority answer: {winner}** — {agree} of {len(run_ids)} models agree.")
+            answers = {run_id: probs_by_run[run_id][image_number] for run_id in run_ids}
+            records = {run_id: ctx.info(run_id).record for run_id in run_ids}
+            verdict = consensus(answers, records, CLASSES)
+            st.markdown(f"**Consensus:** {verdict.sentence}")
+            table = answers_table(answers, CLASSES)
+            # Every model is shown; those at chance are marked and did not vote.
+            table["vote"] = [f"left out: {verdict.left_out[group_of(records[run_id])]}"
+                             if group_of(records[run_id]) in verdict.left_out else f"in group {group_of(records[run_id])}"
+                             for run_id in table["run"]]
             st.dataframe(table, hide_index=True, width="stretch",
-                         column_config={"probability": st.column_config.NumberColumn(format="percent")})
+                         column_config={"probability": st.column_config.NumberColumn(format="percent"),
+                                        "vote": st.column_config.TextColumn(width="large")})
+            st.caption("One vote per replicate group (its runs' mean probabilities), from models whose test accuracy "
+                       "is clearly above chance (its 95% interval excludes 10%).")
         else:
             answer, probability = top_k(probs_by_run[run_ids[0]][image_number], k=1)[0]
             st.markdown(f"**{run_ids[0]}** answers **{answer}** ({probability:.0%}).")

@@ -1,14 +1,17 @@
-"""Compare: is run B really better than run A on the same test images, and where do they differ?
+"""Compare: is B really better than A on the same test images, and where do they differ?
 
-UI only: statistics in ``analysis.stats``, calibration in ``analysis.calibration``,
-costs in ``analysis.pareto``, figures in ``analysis.comparison_figures``.
+A and B are each a run or a replicate group (``analysis.sides``). UI only:
+statistics in ``analysis.stats`` (two runs) and ``analysis.replicates`` (groups),
+sentences in ``analysis.findings``, the settings check in ``analysis.controlled``,
+calibration in ``analysis.calibration``, costs in ``analysis.pareto``, figures in
+``analysis.comparison_figures``.
 """
 
 import pandas as pd
 import streamlit as st
 
 from analysis.calibration import calibration_summary, confidence_and_correct, confidence_histogram, reliability_bins
-from analysis.controlled import comparison_check
+from analysis.controlled import comparison_check, group_member_warning
 from analysis.comparison_figures import (
     confidence_histogram_figure,
     confusion_difference_figure,
@@ -17,10 +20,13 @@ from analysis.comparison_figures import (
     style_per_class,
 )
 from analysis.failures import disagreements, filter_disagreements
+from analysis.findings import budget_text, difference_sentence, spread_sentence
 from analysis.gallery import page_bounds
 from analysis.latency_record import latency_entry, store_latency
 from analysis.metrics import confusion_matrix
 from analysis.pareto import COST_COLUMNS, cost_frame, mark_front
+from analysis.replicates import compare_groups
+from analysis.sides import comparison_sides, default_pair, overlap
 from analysis.stats import compare_runs, per_class_comparison
 from dashboard import comparison_widgets as widgets
 from dashboard import state
@@ -58,7 +64,7 @@ def measure_latency_of(run_ids: list[str]) -> None:
 
 
 ctx = state.context()
-st.title("Compare two runs")
+st.title("Compare runs or groups")
 state.require_runs(ctx)
 complete = sorted(ctx.complete, key=lambda run_id: -(ctx.info(run_id).record.get("test_accuracy") or 0))
 if len(complete) < 2:
@@ -67,14 +73,40 @@ if len(complete) < 2:
             "(for example `python -m training run --model simple_cnn --epochs 1 --train-limit 2000`) and come back.")
     st.stop()
 
+sides = comparison_sides({run_id: ctx.info(run_id).record for run_id in complete})
+side_keys = list(sides)
+default_a, default_b = default_pair(sides)
 pickers = st.columns(2)
-run_a = pickers[0].selectbox("Run A (baseline)", complete, index=1, key="compare_a", bind="query-params",
-                             format_func=lambda run_id: state.run_label(ctx.info(run_id)))
-run_b = pickers[1].selectbox("Run B (challenger)", complete, index=0, key="compare_b", bind="query-params",
-                             format_func=lambda run_id: state.run_label(ctx.info(run_id)))
-if run_a == run_b:
-    st.warning("Run A and run B are the same run. Pick two different runs to compare.")
+key_a = widgets.side_picker(pickers[0], "A (baseline): a group or a run", sides, "compare_a", default_a,
+                            help="Groups (replicates of one setting, n seeds) are listed first, then single runs.")
+key_b = widgets.side_picker(pickers[1], "B (challenger): a group or a run", sides, "compare_b", default_b)
+side_a, side_b = sides[key_a], sides[key_b]
+if key_a == key_b:
+    st.warning("A and B are the same. Pick two different runs or groups to compare.")
     st.stop()
+if overlap(side_a, side_b):
+    st.warning(f"A and B share run(s) {', '.join(overlap(side_a, side_b))}. Pick two different runs or groups "
+               "(for example a group against another group, not against one of its own runs).")
+    st.stop()
+records_a = [ctx.info(run_id).record for run_id in side_a.run_ids]
+records_b = [ctx.info(run_id).record for run_id in side_b.run_ids]
+# What else differs comes before any verdict: a test says which is better here, not why.
+check = comparison_check(records_a, records_b, name_a=f"A · {side_a.name}", name_b=f"B · {side_b.name}")
+(st.warning if check.warning else st.caption)(check.summary)
+if not check.table.empty:
+    with st.expander("Settings that differ", expanded=bool(check.warning)):
+        st.dataframe(check.table, hide_index=True, width="stretch")
+
+grouped = side_a.is_group or side_b.is_group
+if grouped:
+    # The per-image views (per class, confusion, disagreements) need one run per side: a member stands in.
+    members = st.columns(2)
+    run_a = members[0].selectbox("Run of A shown in the per-image tabs", side_a.run_ids, key="compare_member_a",
+                                 disabled=len(side_a.run_ids) == 1)
+    run_b = members[1].selectbox("Run of B shown in the per-image tabs", side_b.run_ids, key="compare_member_b",
+                                 disabled=len(side_b.run_ids) == 1)
+else:
+    run_a, run_b = side_a.run_ids[0], side_b.run_ids[0]
 
 y_true, probs_by_run = widgets.aligned_or_stop({
     run_a: widgets.predictions_or_stop(ctx.info(run_a)),
@@ -82,14 +114,53 @@ y_true, probs_by_run = widgets.aligned_or_stop({
 })
 probs_a, probs_b = probs_by_run[run_a], probs_by_run[run_b]
 predicted_a, predicted_b = probs_a.argmax(axis=1), probs_b.argmax(axis=1)
-st.caption(f"Both runs are judged on the same {len(y_true):,} test images, so every difference below is measured "
-           "image by image, not from two separate scores.")
-# What else differs comes before any verdict: a test says which run is better here, not why.
-check = comparison_check([ctx.info(run_a).record], [ctx.info(run_b).record], name_a=f"A · {run_a}", name_b=f"B · {run_b}")
-(st.warning if check.warning else st.caption)(check.summary)
-if not check.table.empty:
-    with st.expander("Settings that differ", expanded=bool(check.warning)):
-        st.dataframe(check.table, hide_index=True, width="stretch")
+if not grouped:
+    st.caption(f"Both runs are judged on the same {len(y_true):,} test images, so every difference below is "
+               "measured image by image, not from two separate scores.")
+
+
+def show_group_significance() -> None:
+    """Difference of the sides' mean accuracy with a 95% interval over seeds and test images, and the verdict."""
+    loaded = widgets.predictions_of(ctx, side_a.run_ids + side_b.run_ids)
+    try:
+        result = compare_groups(side_a.name, {run_id: loaded[run_id] for run_id in side_a.run_ids if run_id in loaded},
+                                side_b.name, {run_id: loaded[run_id] for run_id in side_b.run_ids if run_id in loaded})
+    except ValueError as error:
+        st.error(f"These two cannot be compared: {error}")
+        return
+    metrics = st.columns(3)
+    for column, letter, mean, sd, runs, name in (
+            (metrics[0], "A", result.mean_a, result.sd_a, result.runs_a, side_a.name),
+            (metrics[1], "B", result.mean_b, result.sd_b, result.runs_b, side_b.name)):
+        column.metric(f"{letter} · {name} (n={runs})", f"{mean:.2%}", border=True,
+                      help=f"Mean test accuracy of {runs} run(s) on the {result.images:,} test images all runs share.")
+        column.caption("a single run: seed variation unknown" if sd is None
+                       else f"sd over seeds {sd * 100:.2f} points")
+    difference = result.difference
+    metrics[2].metric("B − A (means)", f"{difference.estimate * 100:+.2f} points", border=True,
+                      help="t interval counting seed-to-seed variation and test-image sampling (docs/statistics.md)"
+                      if result.seeds_counted else "This interval covers test-image sampling only.")
+    metrics[2].caption(f"95% interval {difference.lower * 100:+.2f} to {difference.upper * 100:+.2f} points")
+    sentence = difference_sentence(result, budget_text(records_a + records_b))
+    (st.success if result.detectable else st.info)(sentence)
+    st.markdown(spread_sentence(result))
+    for side, records in ((side_a, records_a), (side_b, records_b)):
+        if side.is_group and (warning := group_member_warning(records, side.name)):
+            st.warning(warning)
+    seeds = {record["run_id"]: record.get("seed") for record in records_a + records_b}
+    st.dataframe(
+        [{"side": letter, "run": run_id, "seed": seeds.get(run_id), "test accuracy": accuracy}
+         for letter, run_ids, accuracies in (("A", side_a.run_ids, result.accuracies_a),
+                                             ("B", side_b.run_ids, result.accuracies_b))
+         for run_id, accuracy in zip([run_id for run_id in run_ids if run_id in loaded], accuracies)],
+        hide_index=True, width="content",
+        column_config={"test accuracy": st.column_config.NumberColumn(format="percent")},
+    )
+    st.caption(f"Each run's accuracy on the {result.images:,} test images every run shares. "
+               + ("The interval counts both how much another seed moves a group's accuracy and how much another "
+                  "draw of test images would move the difference." if result.seeds_counted else
+                  "With a single run on a side, another seed could move it by more than the interval shows."))
+
 
 def show_significance() -> None:
     """Accuracy of both runs with bootstrap intervals, and McNemar's test on the paired answers."""
@@ -245,7 +316,7 @@ def show_costs() -> None:
 
 
 SECTIONS = {
-    "Significance": show_significance,
+    "Significance": show_group_significance if grouped else show_significance,
     "Per class": show_per_class,
     "Confusion difference": show_confusion_difference,
     "Disagreements": show_disagreements,

@@ -5,7 +5,8 @@ import zlib
 
 import streamlit as st
 
-from analysis.leaderboard import callback_events, data_text, leaderboard_frame, problem_text, weights_text
+from analysis.groups import display_table, filter_choices, filter_runs, grouped_leaderboard, groups_of_runs, run_frame
+from analysis.leaderboard import callback_events, data_text, problem_text, weights_text
 from dashboard import state
 from runstore import SUMMARY_FILE
 from runstore.preprocessing import PREPROCESSING_MODES, run_preprocessing
@@ -21,48 +22,122 @@ def sync_compare_from_table(key: str, frame_run_ids: list[str]) -> None:
     st.session_state[state.COMPARE_KEY] = chosen
 
 
+def sync_compare_from_groups(key: str, group_runs: list[list[str]]) -> None:
+    """Ticking group rows sets "Runs to compare" to every run of those groups (and lists them below)."""
+    selection = st.session_state[key].selection
+    chosen = [run_id for row in selection.rows for run_id in group_runs[row] if run_id in ctx.selectable]
+    st.session_state[state.COMPARE_KEY] = chosen
+
+
+# Formats by column, for the per-run table and for every statistic of it in the grouped table.
+COLUMN_FORMATS = {
+    "test accuracy": "percent", "test loss": "%.3f", "learning rate": "%g", "best epoch": "%.1f",
+    "epochs run": "%.1f", "trainable params": "localized", "total params": "localized", "size (MB)": "%.2f",
+    "training time (min)": "%.1f",
+}
+RUN_COLUMNS = {
+    "run": st.column_config.TextColumn("run", pinned=True),
+    "best epoch": st.column_config.NumberColumn(format="%d"),
+    "epochs run": st.column_config.NumberColumn(format="%d"),
+    "started": st.column_config.TextColumn("started (UTC)"),
+    "weights": st.column_config.TextColumn("weights", width="medium"),
+    "problem": st.column_config.TextColumn("problem", width="large"),
+}
+
+
+def run_columns() -> dict:
+    """Column formats of the per-run table (numbers stay numbers, so clicking a header sorts them)."""
+    formats = {column: st.column_config.NumberColumn(format=number) for column, number in COLUMN_FORMATS.items()}
+    return formats | RUN_COLUMNS
+
+
+def group_columns(columns) -> dict:
+    """Column formats of the grouped table: each statistic formatted like its column."""
+    config = {
+        "group": st.column_config.TextColumn("group", pinned=True),
+        "runs": st.column_config.NumberColumn("runs", help="n: the group's runs (after the filters). Statistics use "
+                                              "the runs that have the number; sd is the sample sd, blank for one run."),
+        "weights": st.column_config.TextColumn("weights", width="medium"),
+    }
+    for column in columns:
+        base = column.rpartition(" ")[0]
+        if base in COLUMN_FORMATS:
+            config[column] = st.column_config.NumberColumn(column, format=COLUMN_FORMATS[base])
+    return config
+
+
+def table_key(prefix: str, *parts) -> str:
+    """A key that changes with the sidebar's choice and the rows shown, so the ticks re-sync with both."""
+    return prefix + format(zlib.crc32(repr(parts).encode()), "x")
+
+
+def leaderboard_filters(runs):
+    """Text search and the model, optimizer, suite and status filters; returns the matching runs."""
+    choices = filter_choices(runs)
+    columns = st.columns([2, 1, 1, 1, 1])
+    text = columns[0].text_input("Search", key="leaderboard_search", placeholder="run, group, model, suite…")
+    chosen = {}
+    for column, name in zip(columns[1:], ("model", "optimizer", "suite", "status")):
+        chosen[name] = column.multiselect(name.capitalize(), choices[name], key=f"leaderboard_{name}",
+                                          placeholder="all")
+    return filter_runs(runs, text=text, **chosen)
+
+
 @st.fragment(run_every=state.LIVE_REFRESH_SECONDS if any(info.status == "running" for info in ctx.runs) else None)
 def leaderboard() -> None:
-    """The table, refreshed every few seconds while a run is training."""
+    """The table, one row per replicate group, refreshed every few seconds while a run is training."""
     live = state.context()
-    frame = leaderboard_frame(live.runs)
-    finished = frame[frame["status"] == "complete"].dropna(subset=["test accuracy"])
-    columns = st.columns([1, 1.2, 2.4, 1])
-    columns[0].metric("Runs", len(frame))
+    runs = run_frame(live.runs)
+    finished = runs[runs["status"] == "complete"].dropna(subset=["test accuracy"])
+    columns = st.columns([1, 1, 1.2, 2.4, 1])
+    columns[0].metric("Runs", len(runs))
+    columns[1].metric("Groups", runs["group"].nunique(), help="Replicate groups: runs of one setting that differ "
+                      "only in their seed. A run without replicates is a group of one.")
     if not finished.empty:
         best = finished.iloc[0]
-        columns[1].metric("Best test accuracy", f"{best['test accuracy']:.1%}", help=f"run {best['run']}")
-        columns[2].metric("Best run", best["run"])
+        columns[2].metric("Best test accuracy", f"{best['test accuracy']:.1%}", help=f"run {best['run']}")
+        columns[3].metric("Best run", best["run"])
     running = sum(info.status == "running" for info in live.runs)
-    columns[3].metric("Training now", running)
-    run_ids = frame["run"].tolist()
-    selected_rows = [row for row, run_id in enumerate(run_ids) if run_id in live.compared]
-    st.caption("Click a column header to sort. Tick rows to choose the runs the other pages compare.")
-    # The key follows the sidebar's choice, so the ticks re-sync whenever the sidebar changes it.
-    key = "leaderboard_" + format(zlib.crc32("|".join(live.compared).encode()), "x")
-    st.dataframe(
-        frame,
-        placeholder="—",
-        hide_index=True,
-        width="stretch",
-        key=key,
-        on_select=lambda: sync_compare_from_table(key, run_ids),
-        selection_mode="multi-row",
-        selection_default={"selection": {"rows": selected_rows, "columns": []}},
-        column_config={
-            "run": st.column_config.TextColumn("run", pinned=True),
-            "test accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
-            "test loss": st.column_config.NumberColumn(format="%.3f"),
-            "learning rate": st.column_config.NumberColumn(format="%g"),
-            "trainable params": st.column_config.NumberColumn(format="localized"),
-            "total params": st.column_config.NumberColumn(format="localized"),
-            "size (MB)": st.column_config.NumberColumn(format="%.2f"),
-            "training time (min)": st.column_config.NumberColumn(format="%.1f"),
-            "started": st.column_config.TextColumn("started (UTC)"),
-            "weights": st.column_config.TextColumn("weights", width="medium"),
-            "problem": st.column_config.TextColumn("problem", width="large"),
-        },
-    )
+    columns[4].metric("Training now", running)
+    shown = leaderboard_filters(runs)
+    options = st.columns(2)
+    individual = options[0].toggle("Show individual runs", key="leaderboard_individual",
+                                   help="Off: one row per replicate group. On: one row per run.")
+    every_statistic = options[1].toggle("sd, min and max of every column", key="leaderboard_every_statistic",
+                                        disabled=individual)
+    if len(shown) < len(runs):
+        st.caption(f"{len(shown)} of {len(runs)} runs match the filters.")
+    if individual:
+        run_ids = shown["run"].tolist()
+        selected_rows = [row for row, run_id in enumerate(run_ids) if run_id in live.compared]
+        st.caption("Click a column header to sort. Tick rows to choose the runs the other pages compare.")
+        key = table_key("leaderboard_", live.compared, run_ids)
+        st.dataframe(
+            shown, placeholder="—", hide_index=True, width="stretch", key=key,
+            on_select=lambda: sync_compare_from_table(key, run_ids), selection_mode="multi-row",
+            selection_default={"selection": {"rows": selected_rows, "columns": []}}, column_config=run_columns(),
+        )
+    else:
+        board = grouped_leaderboard(shown)
+        table = display_table(board.groups, every_statistic=every_statistic)
+        names = table["group"].tolist()
+        members = [board.members[name]["run"].tolist() for name in names]
+        ticked = groups_of_runs(board, live.compared)
+        st.caption("One row per replicate group: n runs, then mean, sd, min and max over them (test accuracy on "
+                   "each run's test images). Click a column header to sort. Tick groups to list their runs below "
+                   "and to compare them on the other pages; **Show individual runs** lists every run.")
+        key = table_key("leaderboard_groups_", live.compared, names)
+        st.dataframe(
+            table, placeholder="—", hide_index=True, width="stretch", key=key,
+            on_select=lambda: sync_compare_from_groups(key, members), selection_mode="multi-row",
+            selection_default={"selection": {"rows": [names.index(name) for name in ticked], "columns": []}},
+            column_config=group_columns(table.columns),
+        )
+        for name in ticked:
+            if len(board.members[name]) > 1:
+                st.markdown(f"**{name}**: its {len(board.members[name])} runs")
+                st.dataframe(board.members[name], placeholder="—", hide_index=True, width="stretch",
+                             key=f"leaderboard_members_{name}", column_config=run_columns())
     for info in live.runs:
         if info.status in ("broken", "failed", "interrupted"):
             message = f"**{info.run_id}** is {info.status}: {problem_text(info)}"

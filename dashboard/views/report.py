@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from analysis.report import DEFAULT_TITLE, MAX_NOTES_CHARACTERS, ReportRun, build_report_html, leaderboard_csv, per_class_csv
+from analysis.report import (DEFAULT_TITLE, MAX_NOTES_CHARACTERS, ReportRun, build_report_html, group_pairs,
+                             leaderboard_csv, per_class_csv)
 from dashboard import comparison_widgets as widgets
 from dashboard import state
 
@@ -22,12 +23,21 @@ if not complete:
     st.stop()
 
 st.markdown("One HTML file with everything a stakeholder needs: the headline table with confidence intervals, "
+            "replicate groups with their spread over seeds, "
             "whether the differences are real (in plain words), training curves, confusion matrices, calibration, "
             "and the most confused class pairs with example images. Charts stay interactive and the file opens "
             "offline: send it by e-mail or put it on a share.")
 default_runs = [run_id for run_id in ctx.compared if run_id in complete] or complete
 chosen = st.multiselect("Runs in the report", complete, default=default_runs, key="report_runs",
                         format_func=lambda run_id: state.run_label(ctx.info(run_id)))
+pair_options, pair_defaults = group_pairs([ctx.info(run_id).record for run_id in chosen])
+comparisons = []
+if pair_options:
+    comparisons = st.multiselect(
+        "Group comparisons", pair_options, default=pair_defaults, key="report_group_pairs",
+        format_func=lambda pair: f"{pair[1]} vs {pair[0]}",
+        help="Each says first what else differs between the two groups, then the difference of their mean test "
+             "accuracy with a 95% interval counting seeds and test images, with n on each side.")
 title = st.text_input("Title", value=DEFAULT_TITLE, max_chars=120, key="report_title")
 notes = st.text_area("Notes for the reader", key="report_notes", max_chars=MAX_NOTES_CHARACTERS, height=150,
                      placeholder="What was tried, what you conclude, what comes next. Shown as plain text at the top.")
@@ -43,7 +53,7 @@ if st.button("Build report", type="primary", key="build_report", disabled=not ch
     with st.spinner("Building the report…"):
         try:
             html_text = build_report_html(runs, notes=notes or "", test_images=widgets.test_images_for(y_true),
-                                          title=title.strip() or DEFAULT_TITLE)
+                                          title=title.strip() or DEFAULT_TITLE, group_comparisons=comparisons)
             files = {
                 "html": html_text.encode("utf-8"),
                 "leaderboard": leaderboard_csv(runs).encode("utf-8"),
