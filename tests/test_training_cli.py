@@ -28,7 +28,7 @@ def _exit_code(argv):
         (["run", "--model", "simple_cnn", "--optimizer", "adagrad"], "invalid choice: 'adagrad'"),
         (["run", "--model", "simple_cnn", "--weights", "imagenet"], "takes --weights none only"),
         (["run", "--model", "simple_cnn", "--run-id", "../up"], "Invalid run id"),
-        (["suite", "nope", "--dry-run"], "Unknown suite 'nope'. Valid suites: seed, demo"),
+        (["suite", "nope", "--dry-run"], "Unknown suite 'nope'. Valid suites: demo, demo-long, seed"),
     ],
 )
 def test_bad_values_exit_2_with_a_message(argv, message, capsys):
@@ -62,9 +62,12 @@ def test_models_lists_the_registry(capsys):
 def test_demo_suite_dry_run_prints_the_plan(tmp_path, capsys):
     assert _exit_code(["suite", "demo", "--dry-run", "--artifacts-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for run_id in ("demo-simple_cnn-b1", "demo-simple_cnn-b2", "demo-simple_cnn-b3", "demo-vgg16_transfer", "demo-resnet50v2_transfer"):
+    for run_id in ("demo-b1-adam-s0", "demo-b3-adam-s2", "demo-b1-sgd-s1", "demo-vgg16_bn-s0", "demo-fast_cnn-s0"):
         assert run_id in out
     assert "-> train" in out
+    # Without the ImageNet file in Keras' cache the transfer question is skipped, and the plan says why.
+    assert "Skipped question 'What do ImageNet weights buy VGG16 over random weights?'" in out
+    assert "demo-transfer-random" not in out
     assert not (tmp_path / "runs").exists()  # a dry run writes nothing
 
 
@@ -78,11 +81,21 @@ def test_every_suite_entry_is_a_valid_config():
         assert len(ids) == len(set(ids)) and all(run_id.startswith(f"{name}-") for run_id in ids)
 
 
-def test_demo_grows_simple_cnn_with_more_epochs_per_block():
+@pytest.mark.parametrize("name", ["demo", "demo-long"])
+def test_the_demo_suites_ask_controlled_questions_with_replicates_and_real_curves(name):
     from training.suites import get_suite
 
-    runs = {config.blocks: config.epochs for config in get_suite("demo", only="simple_cnn").runs if config.run_id.endswith(("-b1", "-b2", "-b3"))}
-    assert runs[1] < runs[2] < runs[3]
+    suite = get_suite(name)
+    groups = {config.group: [other for other in suite.runs if other.group == config.group] for config in suite.runs}
+    by_title = {question["title"]: question for question in suite.questions}
+    assert len(by_title) == 5
+    # Depth and optimizer: at least 3 seeds per group (validate_questions already checked the single factor).
+    for title in ("Does a deeper simple_cnn learn more at this budget?", "Which optimizer trains simple_cnn best, each at a learning rate that suits it?"):
+        assert all(len(groups[group]) >= 3 for group in by_title[title]["groups"])
+    # Every run evaluates at least 8 times: 8+ epochs, or a time budget cut into short epochs.
+    for config in suite.runs:
+        assert config.epochs >= 8 and config.epoch_images, config.run_id
+        assert config.early_stopping_patience >= config.epochs, "early stopping would make budgets unequal"
 
 
 def test_evaluate_unknown_run_is_a_clear_error(tmp_path, capsys):

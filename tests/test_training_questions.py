@@ -44,3 +44,11 @@ def test_a_recipe_question_needs_only_its_budget_equal():
 def test_a_broken_question_is_refused_naming_what_is_wrong(question, says):
     with pytest.raises(QuestionError, match=says):
         validate_questions("demo", [question], GROUPS)
+
+
+def test_a_factor_may_be_settings_that_vary_together():
+    question = {"title": "Optimizer?", "factor": ["optimizer", "learning_rate"], "groups": ["b1", "sgd"]}
+    [checked] = validate_questions("demo", [question], GROUPS)
+    assert "optimizer" not in checked["equal"] and "learning_rate" not in checked["equal"] and "train_limit" in checked["equal"]
+    with pytest.raises(QuestionError, match="also differ in train_limit"):
+        validate_questions("demo", [{**question, "groups": ["sgd", "b3-more-data"], "factor": ["optimizer", "learning_rate", "blocks"]}], GROUPS)

@@ -247,11 +247,15 @@ def _run(arguments: argparse.Namespace) -> int:
 
 def _suite(arguments: argparse.Namespace) -> int:
     from training.executors import is_failure, summary_lines
-    from training.suites import describe_plan, get_suite, run_suite
+    from training.suites import describe_plan, drop_unmet_requirements, get_suite, run_suite
 
     suite = get_suite(arguments.name, only=arguments.only, artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir)
+    # A plan looks in the cache only; a real run also tries to download.
+    suite, skipped = drop_unmet_requirements(suite, download=not arguments.dry_run)
     executor = _make_executor(arguments)
     print(describe_plan(suite), flush=True)
+    for title, reason in skipped.items():
+        print(f"\nSkipped question {title!r}: {reason}", flush=True)
     if arguments.dry_run:
         print("\n" + executor.describe(list(suite.runs)))
         return 0
@@ -260,7 +264,9 @@ def _suite(arguments: argparse.Namespace) -> int:
         from runstore.suite_record import write_suite_record
 
         # Recorded first, so the dashboard can show the questions while their runs train.
-        write_suite_record(resolve_artifacts_dir(arguments.artifacts_dir), suite.name, suite.description, list(suite.questions))
+        questions = [{**question, **({"skipped": skipped[question["title"]]} if question["title"] in skipped else {})}
+                     for question in suite.questions]
+        write_suite_record(resolve_artifacts_dir(arguments.artifacts_dir), suite.name, suite.description, questions)
     if arguments.executor == "local" and not arguments.address:
         start_tensorflow(arguments.verbose)
     outcomes = run_suite(suite, executor)

@@ -5,7 +5,9 @@ A question in ``training/suites.json`` reads::
     {"title": "Does depth help?", "factor": "blocks", "groups": ["demo-depth-b1", "demo-depth-b3"]}
 
 ``factor`` names the one config setting its groups differ in; every other setting
-must be equal, or the question would not say *why* one group did better. A factor
+must be equal, or the question would not say *why* one group did better. A list
+of settings (``["optimizer", "learning_rate"]``) is one factor whose parts vary
+together: each optimizer at the learning rate that suits it. A factor
 of ``"recipe"`` compares whole recipes (model, optimizer, schedule...) at an equal
 budget instead: the settings listed in ``"equal"`` (by default the time budget and
 the test images) must match, everything else may differ. ``"requires": "imagenet"``
@@ -68,12 +70,14 @@ def validate_questions(suite_name: str, questions: list, group_configs: dict[str
             equal = question.get("equal", list(RECIPE_EQUAL_BY_DEFAULT))
             _check_equal(where, groups, settings, equal)
         else:
-            if not isinstance(factor, str) or factor not in settings[0]:
-                raise QuestionError(f"{where}: 'factor' must be a config setting or 'recipe', got {factor!r}")
-            values = [setting.get(factor) for setting in settings]
+            parts = [factor] if isinstance(factor, str) else factor
+            if not isinstance(parts, list) or not parts or not all(isinstance(part, str) and part in settings[0] for part in parts):
+                raise QuestionError(f"{where}: 'factor' must be a config setting, a list of settings or 'recipe', got {factor!r}")
+            values = [tuple(setting.get(part) for part in parts) for setting in settings]
             if len(set(map(repr, values))) != len(values):
-                raise QuestionError(f"{where}: its groups must each have a different {factor}, got {values}")
-            others = sorted({key for setting in settings for key in setting} - {factor})
+                shown = [value[0] if len(parts) == 1 else list(value) for value in values]
+                raise QuestionError(f"{where}: its groups must each have a different {' and '.join(parts)}, got {shown}")
+            others = sorted({key for setting in settings for key in setting} - set(parts))
             _check_equal(where, groups, settings, others)
             equal = others
         checked.append({**question, "equal": list(equal)})

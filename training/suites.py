@@ -18,6 +18,7 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,10 @@ def describe_plan(suite: Suite) -> str:
         status = run_status(config)
         action = "skip (complete)" if status == "complete" else ("resume" if status == "resumable" else "train")
         extra = f" blocks={config.blocks}" if config.blocks else ""
+        if config.epoch_images:
+            extra += f" eval_every={config.epoch_images}"
+        if config.time_budget_seconds:
+            extra += f" budget={config.time_budget_seconds:g}s"
         limit = "all" if config.train_limit is None else config.train_limit
         lines.append(
             f"  {config.run_id:<36} {config.model:<20}{extra} {config.optimizer} lr={config.learning_rate:g} "
@@ -124,3 +129,32 @@ def run_suite(suite: Suite, executor=None) -> list[tuple[str, str]]:
     from training.executors import LocalExecutor
 
     return (executor or LocalExecutor()).run(list(suite.runs))
+
+
+def drop_unmet_requirements(suite: Suite, download: bool = True) -> tuple[Suite, dict[str, str]]:
+    """``suite`` without the runs of questions whose requirement is not met here, and why, by question title.
+
+    A question with ``"requires": "imagenet"`` compares ImageNet weights against
+    something else; without the weights its runs would only show random weights
+    dressed up as transfer learning, so they are not trained at all (the finding
+    says the weights are missing and how to get them).
+    """
+    from training.weights import IMAGENET_FILES, imagenet_unavailable
+
+    skipped: dict[str, str] = {}
+    dropped_groups: set[str] = set()
+    for question in suite.questions:
+        if question.get("requires") != "imagenet":
+            continue
+        models = sorted({config.model for config in suite.runs if config.group in question["groups"] and config.model in IMAGENET_FILES})
+        reasons = [reason for reason in (imagenet_unavailable(model, download) for model in models) if reason]
+        if reasons:
+            skipped[question["title"]] = reasons[0]
+            dropped_groups.update(question["groups"])
+    if not skipped:
+        return suite, skipped
+    # A group another, answerable question also needs is kept.
+    needed = {group for question in suite.questions if question["title"] not in skipped for group in question["groups"]}
+    dropped = dropped_groups - needed
+    kept = tuple(config for config in suite.runs if config.group not in dropped)
+    return dataclasses.replace(suite, runs=kept), skipped

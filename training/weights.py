@@ -90,3 +90,19 @@ def resolve_weights(model_name: str, requested: str) -> ResolvedWeights:
             f"or --weights PATH to an existing file such as {IMAGENET_FILES[model_name][0]}."
         )
     return ResolvedWeights(str(path.resolve()), f"file:{path.resolve()}")
+
+
+def imagenet_unavailable(model_name: str, download: bool = True) -> str | None:
+    """Why ImageNet weights for ``model_name`` cannot be had here (cache, then a download), or None when they can.
+
+    ``download=False`` looks in Keras' cache only (no network, no TensorFlow import): for plans.
+    """
+    file_name = IMAGENET_FILES[model_name][0]
+    if not download:
+        cached = keras_models_folder() / file_name
+        return None if cached.is_file() else f"the ImageNet file {file_name} is not in {keras_models_folder()} (a real run tries to download it)"
+    try:
+        _fetch_imagenet_file(model_name)
+    except WeightsError as error:
+        return str(error)
+    return None
