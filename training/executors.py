@@ -280,6 +280,11 @@ def _ray_task(config: RunConfig, token: str, probe: str, cpus: int, gpus: int, t
         # when it first loads, which is later in this fresh worker (max_calls=1).
         os.environ["TF_NUM_INTRAOP_THREADS"] = str(cpus)
         os.environ["TF_NUM_INTEROP_THREADS"] = str(max(1, cpus // 2))
+    if trainer is None:
+        from training.quiet import start_tensorflow
+
+        # TensorFlow's start-up notes would otherwise fill the driver's terminal, once per run.
+        start_tensorflow(verbose=False)
     return train_claimed(config, token, trainer)
 
 
