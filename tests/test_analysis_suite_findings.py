@@ -222,3 +222,12 @@ def test_suite_findings_answer_every_recorded_question_in_order(tmp_path):
     assert [finding.status for finding in suites[0].findings] == [STATUS_ANSWERED, STATUS_WAITING]
     assert "run `python -m training suite demo`" in suites[0].findings[1].sentence
     assert len(problems) == 1 and problems[0].startswith("broken.json cannot be read")
+
+
+def test_three_groups_without_a_detectable_difference_say_so_and_rank_nothing_as_better(tmp_path):
+    for name in ("sgd", "adam", "rmsprop"):
+        make_group(tmp_path, name, 0.5)
+    finding = answer_question(question("sgd", "adam", "rmsprop", factor="recipe"), list_runs(tmp_path))
+    assert finding.status == STATUS_NO_DIFFERENCE
+    assert ". No detectable difference at this budget between " in finding.sentence
+    assert "beats" not in finding.sentence and "better" not in finding.sentence
