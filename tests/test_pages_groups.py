@@ -12,7 +12,7 @@ import pytest
 from analysis.findings import budget_text, difference_sentence, spread_sentence
 from analysis.replicates import compare_groups
 from runstore import atomic_write_json, read_predictions, read_run_record
-from tests.analysis_fixtures import all_text, run_page
+from tests.app_pages import all_text, run_page
 from tests.factories import make_run
 
 SLOW = "adam-lr0.001"
