@@ -11,7 +11,8 @@ Usage::
     html_text = build_report_html(runs, notes="Trained overnight on the lab box.", test_images=x_test)
     Path("report.html").write_text(html_text, encoding="utf-8")
 
-Contents: headline table, replicate groups (n, mean, sd, min-max, and each
+Contents: the study's findings first (each recorded suite question answered in
+the words of ``analysis.findings``, when findings are given), notes, headline table, replicate groups (n, mean, sd, min-max, and each
 chosen group comparison: what else differed first, then the difference with its
 95% interval over seeds and test images, in the words of ``analysis.findings``),
 significance of each run against the most accurate one in plain words, training
@@ -39,7 +40,7 @@ from analysis.comparison_figures import reliability_figure
 from analysis.curves import curve_events
 from analysis.controlled import comparison_check
 from analysis.figures import confusion_figure, curves_figure, run_colors
-from analysis.findings import budget_text, difference_sentence, spread_sentence
+from analysis.findings import SuiteFindings, budget_text, difference_sentence, spread_sentence
 from analysis.groups import group_statistics
 from analysis.images import upscale_nearest
 from analysis.leaderboard import leaderboard_frame
@@ -397,6 +398,23 @@ def _confused_pairs_section(runs: list[ReportRun], class_names: Sequence[str], t
     return "".join(parts)
 
 
+def findings_section(suites: Sequence[SuiteFindings], problems: Sequence[str] = ()) -> str:
+    """Each suite's questions with their finding sentences, as HTML (the same words as the Overview)."""
+    parts = [f"<p class='note'>{_escape(problem)}</p>" for problem in problems]
+    for suite in suites:
+        parts.append(f"<h3>{_escape(suite.name)} suite</h3>")
+        if suite.description:
+            parts.append(f"<p class='note'>{_escape(suite.description)}</p>")
+        items = []
+        for finding in suite.findings:
+            note = f" <span class='note'>{_escape(finding.note)}</span>" if finding.note else ""
+            items.append(f"<li class='finding {_escape(finding.status.replace(' ', '-'))}'>"
+                         f"<strong>{_escape(finding.title)}</strong> <span class='status'>{_escape(finding.status)}</span>"
+                         f"<br>{_escape(finding.sentence)}{note}</li>")
+        parts.append(f"<ul class='significance'>{''.join(items)}</ul>")
+    return "".join(parts)
+
+
 STYLE = """
 body { font-family: 'Source Sans Pro', 'Segoe UI', Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1100px;
        padding: 24px; color: #262730; line-height: 1.45; }
@@ -413,6 +431,8 @@ table.headline th { background: #f0f2f6; }
 .examples img { image-rendering: pixelated; border: 1px solid #ccc; }
 .significance li { margin-bottom: 8px; }
 .note { color: #666; }
+.status { font-size: 12px; border-radius: 8px; padding: 1px 8px; background: #f0f2f6; }
+.answered .status { background: #dff5e3; } .at-chance .status { background: #fde9d7; }
 """
 
 
@@ -424,11 +444,14 @@ def build_report_html(
     class_names: Sequence[str] = CLASS_NAMES,
     generated_at: datetime | None = None,
     group_comparisons: Sequence[tuple[str, str]] | None = None,
+    findings: Sequence[SuiteFindings] = (),
+    findings_problems: Sequence[str] = (),
 ) -> str:
     """The whole report as one HTML document (see module docstring); ``notes`` is escaped, never trusted.
 
     ``group_comparisons`` lists ``(A, B)`` group names to compare; None compares
     each group against the best one (``default_group_comparisons``).
+    ``findings`` (``analysis.findings.suite_findings``) open the report when given.
     """
     _check_runs(runs)
     if len(notes) > MAX_NOTES_CHARACTERS:
@@ -440,7 +463,8 @@ def build_report_html(
     generated_at = generated_at or datetime.now(timezone.utc)
     notes_html = (f"<div class='notes'>{_escape(notes)}</div>" if notes.strip()
                   else "<p class='note'>No notes were written.</p>")
-    sections = [
+    sections = [("Findings", findings_section(findings, findings_problems))] if findings or findings_problems else []
+    sections += [
         ("Notes", notes_html),
         ("Headline", f"<p>Test accuracy on the {len(ordered[0].y_true):,} CIFAR-10 test images with its 95% interval "
                      f"(in brackets): {interval_wording(len(ordered[0].y_true))}. ECE is the calibration error, "

@@ -1,4 +1,4 @@
-"""Overview: the leaderboard of every run and the chosen run's model card."""
+"""Overview: the study's findings first, then the leaderboard of every run and the chosen run's model card."""
 
 import json
 import zlib
@@ -8,10 +8,13 @@ import streamlit as st
 from analysis.groups import display_table, filter_choices, filter_runs, grouped_leaderboard, groups_of_runs, run_frame
 from analysis.leaderboard import callback_events, data_text, problem_text, weights_text
 from dashboard import state
+from dashboard.findings_panel import live_findings
 from runstore import SUMMARY_FILE
 from runstore.preprocessing import PREPROCESSING_MODES, run_preprocessing
 
 st.title("Leaderboard")
+# Findings first: each recorded suite question answered in one sentence (nothing when no suite was run).
+live_findings()
 ctx = state.context()
 state.require_runs(ctx)
 

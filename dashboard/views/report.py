@@ -11,6 +11,7 @@ from analysis.report import (DEFAULT_TITLE, MAX_NOTES_CHARACTERS, ReportRun, bui
                              leaderboard_csv, per_class_csv)
 from dashboard import comparison_widgets as widgets
 from dashboard import state
+from dashboard.findings_panel import current_findings, show_findings
 
 REPORT_KEY = "report_files"
 
@@ -22,11 +23,14 @@ if not complete:
     st.info("No run has finished yet, so there is nothing to report. This page fills in when the first run completes.")
     st.stop()
 
-st.markdown("One HTML file with everything a stakeholder needs: the headline table with confidence intervals, "
+st.markdown("One HTML file with everything a stakeholder needs: the study's findings (below, when a suite was run), "
+            "the headline table with confidence intervals, "
             "replicate groups with their spread over seeds, "
             "whether the differences are real (in plain words), training curves, confusion matrices, calibration, "
             "and the most confused class pairs with example images. Charts stay interactive and the file opens "
             "offline: send it by e-mail or put it on a share.")
+# The report opens with the same findings as the Overview, in the same words.
+show_findings(link_to_compare=False)
 default_runs = [run_id for run_id in ctx.compared if run_id in complete] or complete
 chosen = st.multiselect("Runs in the report", complete, default=default_runs, key="report_runs",
                         format_func=lambda run_id: state.run_label(ctx.info(run_id)))
@@ -50,10 +54,12 @@ if st.button("Build report", type="primary", key="build_report", disabled=not ch
     y_true, probs_by_run = widgets.aligned_or_stop(loaded)
     runs = [ReportRun(info=ctx.info(run_id), history=state.history(ctx.info(run_id)), y_true=y_true, probs=probs)
             for run_id, probs in probs_by_run.items()]
+    suites, suite_problems = current_findings()
     with st.spinner("Building the report…"):
         try:
             html_text = build_report_html(runs, notes=notes or "", test_images=widgets.test_images_for(y_true),
-                                          title=title.strip() or DEFAULT_TITLE, group_comparisons=comparisons)
+                                          title=title.strip() or DEFAULT_TITLE, group_comparisons=comparisons,
+                                          findings=suites, findings_problems=suite_problems)
             files = {
                 "html": html_text.encode("utf-8"),
                 "leaderboard": leaderboard_csv(runs).encode("utf-8"),
