@@ -20,7 +20,7 @@ from analysis.comparison_figures import (
     style_per_class,
 )
 from analysis.failures import disagreements, filter_disagreements
-from analysis.findings import budget_text, difference_sentence, spread_sentence
+from analysis.findings import difference_sentence, shared_budget_text, spread_sentence
 from analysis.gallery import page_bounds
 from analysis.latency_record import latency_entry, store_latency
 from analysis.metrics import confusion_matrix
@@ -141,7 +141,8 @@ def show_group_significance() -> None:
                       help="t interval counting seed-to-seed variation and test-image sampling (docs/statistics.md)"
                       if result.seeds_counted else "This interval covers test-image sampling only.")
     metrics[2].caption(f"95% interval {difference.lower * 100:+.2f} to {difference.upper * 100:+.2f} points")
-    sentence = difference_sentence(result, budget_text(records_a + records_b))
+    # The same budget words as the finding that may have linked here.
+    sentence = difference_sentence(result, shared_budget_text([ctx.info(run_id) for run_id in side_a.run_ids + side_b.run_ids]))
     (st.success if result.detectable else st.info)(sentence)
     st.markdown(spread_sentence(result))
     for side, records in ((side_a, records_a), (side_b, records_b)):
