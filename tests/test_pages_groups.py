@@ -9,9 +9,9 @@ import pandas as pd
 import plotly.io
 import pytest
 
-from analysis.findings import budget_text, difference_sentence, spread_sentence
+from analysis.findings import difference_sentence, shared_budget_text, spread_sentence
 from analysis.replicates import compare_groups
-from runstore import atomic_write_json, read_predictions, read_run_record
+from runstore import atomic_write_json, list_runs, read_predictions, read_run_record
 from tests.app_pages import all_text, run_page
 from tests.factories import make_run
 
@@ -130,9 +130,10 @@ def test_compare_two_groups_gives_the_interval_with_n_after_the_controlled_check
     loaded = {run_id: read_predictions(groups_env / "runs" / run_id) for runs in GROUP_RUNS.values() for run_id in runs}
     expected = compare_groups(SLOW, {run_id: loaded[run_id] for run_id in GROUP_RUNS[SLOW]},
                               FAST, {run_id: loaded[run_id] for run_id in GROUP_RUNS[FAST]})
-    records = [read_run_record(groups_env / "runs" / run_id) for runs in GROUP_RUNS.values() for run_id in runs]
+    infos = {info.run_id: info for info in list_runs(groups_env)}
     text = all_text(app)
-    sentence = difference_sentence(expected, budget_text(records))
+    # The budget in the same words as the findings that link here.
+    sentence = difference_sentence(expected, shared_budget_text([infos[run_id] for runs in GROUP_RUNS.values() for run_id in runs]))
     assert sentence in text and "3 seeds each" in sentence
     assert spread_sentence(expected) in text
     # The controlled check comes first: these groups differ in learning rate only.
