@@ -200,7 +200,7 @@ def shared_budget_text(infos: Sequence[RunInfo]) -> str:
     """The budget runs trained at: ``on 5,000 training images × 3 epochs (12,000 images seen), a 600 s time budget, this machine``.
 
     Ranges (``2,000–5,000``) when the runs differ; images seen (from
-    ``history.csv``) only when they differ from training images × epochs,
+    ``history.csv``) only when they differ from the training images × epochs,
     as with shorter epochs or a time budget that cut training short.
     """
     records = [info.record or {} for info in infos]
