@@ -38,12 +38,10 @@ def imported_lab(fixture_folders):
 
 
 @pytest.fixture
-def lab_env(imported_lab, monkeypatch):
-    artifacts, cifar = imported_lab
-    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
-    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
+def lab_env(imported_lab, app_env, monkeypatch):
+    """``app_env`` (the dashboard pointed at the fixture folders) once the imported run is in them."""
     monkeypatch.setenv("DASHBOARD_WARMUP", "0")  # AppTest reruns the frame; no background TensorFlow here
-    return artifacts
+    return app_env
 
 
 def open_with_imported_run(page: str, **session):
