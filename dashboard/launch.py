@@ -13,6 +13,11 @@ Usage::
     from dashboard.launch import serve_dashboard
     with serve_dashboard("artifacts", log_path="streamlit.log") as server:
         print(server.base_url)          # http://127.0.0.1:<free port>
+        server.warm_up.wait()           # the Overview has run once: Classify's warm-up is under way
+
+    # A server started some other way (one backend of several behind a proxy):
+    process = subprocess.Popen(streamlit_command(port), env=environment)
+    warm_up_in_background(f"http://127.0.0.1:{port}", process, log_path, environment)
 """
 
 from __future__ import annotations
