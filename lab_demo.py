@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from dashboard.launch import DASHBOARD_APP, REPO_ROOT, streamlit_command
+from dashboard.launch import DASHBOARD_APP, REPO_ROOT, streamlit_command, warm_up_in_background
 
 STOP_GRACE_SECONDS = 15
 
@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     dashboard = None
     if DASHBOARD_APP.is_file():
         dashboard = subprocess.Popen(streamlit_command(arguments.port), cwd=REPO_ROOT, env=environment)
+        # Classify's models load as soon as the server is up, not when the first visitor arrives.
+        warm_up_in_background(f"http://127.0.0.1:{arguments.port}", dashboard, os.devnull, environment)
         print(f"Dashboard: http://localhost:{arguments.port}  (Ctrl-C stops the dashboard and the training)", flush=True)
     else:
         print(f"{DASHBOARD_APP} does not exist yet; training only.", flush=True)

@@ -28,6 +28,7 @@ QUICK_ARGUMENTS = {
     "inference_latency": ["--repeats", "2", "--batch", "32"],
     "dashboard_speed": ["--repeats", "1", "--pages", "overview", "curves", "classify"],
     "memory": ["--sessions", "2", "--pages", "overview", "classify"],
+    "first_answer": ["--wait", "15", "--first-visit", "upload"],
 }
 
 

@@ -1,6 +1,10 @@
 """Start and stop a real ``streamlit run dashboard/app.py`` server (the demo, browser tests and benchmarks).
 
 No Streamlit import here: this module only runs the server as a subprocess.
+Once a server answers, ``warm_up_in_background`` opens its Overview once
+(``dashboard.warm_session``), so the frame starts Classify's warm-up at server
+start rather than when the first visitor arrives; ``DASHBOARD_WARMUP=0`` leaves
+the server cold.
 The server's output goes to a log file, never to a pipe: TensorFlow is chatty
 and an unread pipe fills at ~64 KB and then freezes the server mid-run.
 
@@ -9,6 +13,11 @@ Usage::
     from dashboard.launch import serve_dashboard
     with serve_dashboard("artifacts", log_path="streamlit.log") as server:
         print(server.base_url)          # http://127.0.0.1:<free port>
+        server.warm_up.wait()           # the Overview has run once: Classify's warm-up is under way
+
+    # A server started some other way (one backend of several behind a proxy):
+    process = subprocess.Popen(streamlit_command(port), env=environment)
+    warm_up_in_background(f"http://127.0.0.1:{port}", process, log_path, environment)
 """
 
 from __future__ import annotations
@@ -18,10 +27,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -76,13 +86,59 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, log_path: str |
         time.sleep(0.25)
 
 
+def warmup_enabled(environment: dict | None = None) -> bool:
+    """Whether the server warms Classify up (``DASHBOARD_WARMUP`` unset or not "0")."""
+    return (os.environ if environment is None else environment).get("DASHBOARD_WARMUP", "1") != "0"
+
+
+class ServerWarmUp:
+    """The one session opened on a fresh server so its frame starts the warm-up; ``visit`` once it has run."""
+
+    def __init__(self, base_url: str, process: subprocess.Popen, log_path: str | os.PathLike,
+                 timeout: float = START_TIMEOUT_SECONDS):
+        self.visit = None  # dashboard.warm_session.PageVisit once the page has run (or failed)
+        self.started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._run, args=(base_url, process, log_path, timeout),
+                                        name="dashboard-warm-session", daemon=True)
+        self._thread.start()
+
+    def _run(self, base_url, process, log_path, timeout) -> None:
+        from dashboard.warm_session import PageVisit, open_page
+
+        try:
+            wait_until_healthy(base_url, process, log_path, timeout)
+        except RuntimeError as error:
+            self.visit = PageVisit("", time.monotonic() - self.started_at, str(error).splitlines()[0])
+            return
+        self.visit = open_page(base_url)  # the default page: the Overview, as a visitor would open it
+
+    def wait(self, timeout: float | None = None):
+        """Block until the session has run (or ``timeout``); return its ``PageVisit`` (None if still running)."""
+        self._thread.join(timeout)
+        return self.visit
+
+
+def warm_up_in_background(base_url: str, process: subprocess.Popen, log_path: str | os.PathLike,
+                          environment: dict | None = None, timeout: float = START_TIMEOUT_SECONDS) -> ServerWarmUp | None:
+    """Once ``process`` answers at ``base_url``, open its Overview once in a daemon thread.
+
+    Call it right after starting a dashboard server (each one, when several serve behind a proxy),
+    with the server's ``environment``: None (nothing started) when it says ``DASHBOARD_WARMUP=0``.
+    The launcher does not wait: the first visitor is served alongside it.
+    """
+    if not warmup_enabled(environment):
+        return None
+    return ServerWarmUp(base_url, process, log_path, timeout)
+
+
 @dataclass
 class DashboardServer:
-    """A running dashboard: where to reach it, its process, and its log file."""
+    """A running dashboard: where to reach it, its process, its log file, and its warm-up session (if any)."""
 
     base_url: str
     process: subprocess.Popen
     log_path: Path
+    warm_up: ServerWarmUp | None = field(default=None)
 
 
 @contextlib.contextmanager
@@ -109,6 +165,7 @@ def serve_dashboard(artifacts_dir: str | os.PathLike, log_path: str | os.PathLik
     server = DashboardServer(f"http://127.0.0.1:{port}", process, log_path)
     try:
         wait_until_healthy(server.base_url, process, log_path, start_timeout)
+        server.warm_up = warm_up_in_background(server.base_url, process, log_path, environment, start_timeout)
         yield server
     finally:
         process.terminate()

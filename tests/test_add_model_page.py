@@ -46,6 +46,7 @@ def test_overview_lists_an_imported_run_with_its_accuracy(empty_lab, tmp_path):
 
     app = open_page("overview")
     assert not app.exception
+    app.toggle(key="leaderboard_individual").set_value(True).run()  # the default is one row per group
     table = app.dataframe[0].value
     row = table[table["run"] == "from-notebook"].iloc[0]
     assert row["status"] == "complete"

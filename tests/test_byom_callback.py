@@ -54,7 +54,13 @@ def test_the_run_is_live_during_fit_then_complete_with_the_scripts_accuracy(cifa
     assert record["test_accuracy"] == pytest.approx(result["accuracy"], abs=1e-6)
     assert record["config"] == {"epochs": 2, "batch_size": 32} and record["preprocessing"] == "unit"
     assert (record["optimizer"], record["learning_rate"]) == ("adam", pytest.approx(0.05))
-    assert record["epochs_run"] == 2 and record["best_epoch"] in (0, 1)
+    # The saved model holds the weights fit ended with: the last epoch is the one the Curves star marks.
+    assert record["epochs_run"] == 2 and record["best_epoch"] == 1 and record["best_epoch_rule"].startswith("last epoch")
+    # Written by the trainer's own HistoryWriter, with EpochExtras' learning rate and clock.
+    history = read_history(folder)
+    assert {"learning_rate", "elapsed_seconds", "loss", "val_loss"} <= set(history.columns)
+    assert history["epoch"].tolist() == [row["epoch"] for row in lab.history.rows] == [0, 1]
+    assert record["train_seconds"] >= history["elapsed_seconds"].iloc[-1] > 0
     y_true, _ = read_predictions(folder)
     assert np.array_equal(y_true, synthetic_test_set()[1])
     [info] = list_runs(artifacts)

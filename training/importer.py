@@ -40,7 +40,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from runstore import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, SUMMARY_FILE, atomic_write_bytes, atomic_write_text, resolve_artifacts_dir
+from runstore import HISTORY_FILE, SUMMARY_FILE, atomic_write_text, resolve_artifacts_dir
 from runstore.layout import run_dir, runs_root, validate_run_id
 from serving.models import KERAS_ARCHIVE_MEMBERS, MAX_CONFIG_BYTES, MAX_MODEL_BYTES, find_unsafe_config
 from training.history_import import read_external_history
@@ -308,13 +308,11 @@ def write_finished_run(folder: Path, fields: dict, model, result, labels, histor
     from training.byom import model_for_dashboard
     from training.callbacks import format_history, summarize_history
     from training.record import RunRecord
-    from runstore.predictions import predictions_bytes
-    from training.train import model_summary_text, parameter_counts, save_model_atomically
+    from training.train import model_summary_text, parameter_counts, save_model_and_predictions
 
     kept = model_for_dashboard(model, result.outputs)
     params_total, params_trainable = parameter_counts(kept)
-    model_sha256, model_bytes = save_model_atomically(kept, folder / MODEL_FILE)
-    atomic_write_bytes(folder / PREDICTIONS_FILE, predictions_bytes(labels, result.probs))
+    saved = save_model_and_predictions(folder, kept, labels, result.probs)
     atomic_write_text(folder / SUMMARY_FILE, model_summary_text(kept))
     # Without a history the file holds only the header: the run has no curves, and says so in run.json.
     atomic_write_text(folder / HISTORY_FILE, format_history(history_rows) if history_rows
@@ -327,7 +325,7 @@ def write_finished_run(folder: Path, fields: dict, model, result, labels, histor
     record = RunRecord(folder, fields)
     record.complete(
         test_accuracy=result.accuracy, test_loss=result.loss, params_total=params_total, params_trainable=params_trainable,
-        model_sha256=model_sha256, model_bytes=model_bytes, epochs_run=len(history_rows), best_epoch=None if last_epoch is None else int(last_epoch),
+        **saved, epochs_run=len(history_rows), best_epoch=None if last_epoch is None else int(last_epoch),
         lr_drop_epochs=summary["lr_drop_epochs"], latest_epoch=history_rows[-1]["epoch"] if history_rows else None,
         has_curves=bool(history_rows), best_epoch_rule="last epoch of the history (the weights the file was saved with)",
         # Schema 2 lets an imported run leave what its file does not say empty, never a made-up 0.

@@ -14,6 +14,15 @@ by default, or ``test_data=(x, y)`` as raw 0-255 pixels) with ``preprocessing``
 applied as the model expects, and ``model.keras``, ``predictions.npz`` and a
 ``complete`` run.json are written, run.json last.
 
+One writer. The epoch rows are made and written by the lab trainer's own
+callbacks (``training.callbacks.EpochExtras`` adds the learning rate and the
+elapsed time, ``HistoryWriter`` rewrites history.csv), run.json goes through
+``training.record.RunRecord``, and the model and predictions through
+``training.train.save_model_and_predictions``: a LabCallback run folder is
+written exactly as a lab run's is. The saved model holds the weights ``fit``
+ended with, so run.json's ``best_epoch`` is the last finished epoch (its
+``best_epoch_rule`` says so), where the Curves page puts its star.
+
 Interruptions. Keras calls no callback when ``fit`` is stopped by an exception
 or Ctrl-C, so two guards stand in: in IPython/Jupyter, the end of the cell that
 ran ``fit``; in a script, the interpreter's exit (``atexit``). Either marks a
@@ -35,10 +44,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from runstore import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, SUMMARY_FILE, atomic_write_bytes, atomic_write_text, resolve_artifacts_dir, run_dir
+from runstore import HISTORY_FILE, SUMMARY_FILE, atomic_write_text, resolve_artifacts_dir, run_dir
 from runstore.preprocessing import check_preprocessing
 
 RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+BEST_EPOCH_RULE = "last epoch fit ran (the weights fit ended with, which LabCallback saves)"
 
 
 class LabCallback(keras.callbacks.Callback):
@@ -71,18 +81,24 @@ class LabCallback(keras.callbacks.Callback):
         self.state: str | None = None
         self.folder: Path | None = None
         self.record = None
-        self.rows: list[dict] = []
-        self._started = 0.0
+        self.clock = None    # training.callbacks.EpochExtras: learning rate and elapsed seconds of each epoch
+        self.history = None  # training.callbacks.HistoryWriter: the rows, rewritten to history.csv every epoch
         self._wall_started = 0.0
+
+    @property
+    def rows(self) -> list[dict]:
+        """The history rows of the finished epochs so far."""
+        return self.history.rows if self.history is not None else []
 
     # ------------------------------------------------------------------ fit events
 
     def on_train_begin(self, logs=None):
         from training.byom import image_input_side
+        from training.callbacks import EpochExtras, HistoryWriter
         from training.record import RunRecord
         from training.train import model_summary_text, parameter_counts, prepare_run_folder
 
-        self._wall_started = self._started = time.monotonic()
+        self._wall_started = time.monotonic()
         try:
             input_size = image_input_side(self.model)
         except ValueError as error:
@@ -93,7 +109,11 @@ class LabCallback(keras.callbacks.Callback):
         prepare_run_folder(self.folder)  # refuses a complete or live run; clears a failed one
         optimizer = self.model.optimizer
         params_total, params_trainable = parameter_counts(self.model)
-        self.rows = []
+        # The lab trainer's own row makers and history writer, driven from this one callback.
+        self.clock, self.history = EpochExtras(), HistoryWriter(self.folder / HISTORY_FILE)
+        for part in (self.clock, self.history):
+            part.set_model(self.model)
+        self.clock.on_train_begin()
         self.record = RunRecord(self.folder, {
             "run_id": run_id, "source": "callback", "model": self.model.name,
             "description": f"Trained in the user's own script with LabCallback ({self.model.name})",
@@ -101,6 +121,7 @@ class LabCallback(keras.callbacks.Callback):
             "optimizer": type(optimizer).__name__.lower() if optimizer is not None else "unknown",
             "learning_rate": _learning_rate(self.model), "config": self.config,
             "weights": "trained in the user's script", "params_total": params_total, "params_trainable": params_trainable,
+            "best_epoch_rule": BEST_EPOCH_RULE,
         })
         self.record.update()
         atomic_write_text(self.folder / SUMMARY_FILE, model_summary_text(self.model))
@@ -110,15 +131,18 @@ class LabCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.state != RUNNING:
             return
-        from training.callbacks import format_history, summarize_history
+        # A copy: the learning rate and clock are added for this run's history, not for the user's other callbacks.
+        row_logs = dict(logs or {})
+        self.clock.on_epoch_end(epoch, row_logs)
+        self.history.on_epoch_end(epoch, row_logs)
+        self.record.update(latest_epoch=int(epoch), train_seconds=row_logs["elapsed_seconds"], **self._summary())
 
-        row = {"epoch": int(epoch)}
-        row.update({key: float(value) for key, value in (logs or {}).items() if np.ndim(value) == 0})
-        row["learning_rate"] = _learning_rate(self.model)
-        row["elapsed_seconds"] = round(time.monotonic() - self._started, 3)
-        self.rows = [previous for previous in self.rows if previous["epoch"] < epoch] + [row]
-        atomic_write_text(self.folder / HISTORY_FILE, format_history(self.rows))
-        self.record.update(latest_epoch=int(epoch), train_seconds=row["elapsed_seconds"], **summarize_history(self.rows))
+    def _summary(self) -> dict:
+        """Epochs run and learning-rate drops by the lab's rules; the best epoch is the last (see the module docstring)."""
+        from training.callbacks import summarize_history
+
+        rows = self.rows
+        return {**summarize_history(rows), "best_epoch": rows[-1]["epoch"] if rows else None}
 
     def on_train_end(self, logs=None):
         if self.state != RUNNING:
@@ -135,29 +159,27 @@ class LabCallback(keras.callbacks.Callback):
 
     def _finish(self) -> None:
         from training.byom import as_labels, evaluate_on_test_set, model_for_dashboard
-        from training.callbacks import summarize_history
-        from runstore.predictions import predictions_bytes
-        from training.train import save_model_atomically
+        from training.train import save_model_and_predictions
 
-        train_seconds = round(time.monotonic() - self._started, 3)
+        train_seconds = round(self.clock.seconds, 3)
         images, labels, data = self._test_set()
         labels = as_labels(labels)
         print(f"LabCallback: evaluating {self.record.fields['run_id']} on {len(labels):,} test images", flush=True)
         result = evaluate_on_test_set(self.model, images, labels, self.preprocessing, progress=self.progress)
-        kept = model_for_dashboard(self.model, result.outputs)
-        model_sha256, model_bytes = save_model_atomically(kept, self.folder / MODEL_FILE)
-        atomic_write_bytes(self.folder / PREDICTIONS_FILE, predictions_bytes(labels, result.probs))
-        summary = summarize_history(self.rows)
-        if summary["best_epoch"] is None:
-            # No validation loss to pick a best epoch by: the saved weights are the last epoch's.
-            summary["best_epoch"] = self.rows[-1]["epoch"] if self.rows else 0
+        saved = save_model_and_predictions(self.folder, model_for_dashboard(self.model, result.outputs), labels, result.probs)
         self.record.complete(
             test_accuracy=result.accuracy, test_loss=result.loss, outputs=result.outputs, data=data,
-            model_sha256=model_sha256, model_bytes=model_bytes, train_seconds=train_seconds,
-            wall_seconds=round(time.monotonic() - self._wall_started, 3), **summary,
+            train_seconds=train_seconds, wall_seconds=round(time.monotonic() - self._wall_started, 3),
+            **saved, **self._best_epoch_known(self._summary()),
         )
         self.state = COMPLETE
         print(f"LabCallback: {self.record.fields['run_id']} complete, test accuracy {result.accuracy:.4f} ({self.folder})", flush=True)
+
+    @staticmethod
+    def _best_epoch_known(summary: dict) -> dict:
+        # A complete lab-watched run names a best epoch (runstore.schema); a fit that ran no epoch
+        # saved the weights it started with, recorded as epoch 0 of 0 epochs run.
+        return summary if summary["best_epoch"] is not None else {**summary, "best_epoch": 0}
 
     def _test_set(self) -> tuple[np.ndarray, np.ndarray, dict]:
         if self.test_data is not None:

@@ -469,18 +469,26 @@ def save_model_atomically(model, path: Path) -> tuple[str, int]:
     return digest, path.stat().st_size
 
 
+def save_model_and_predictions(folder: Path, model, y_test: np.ndarray, probs: np.ndarray) -> dict:
+    """Write ``model.keras`` and ``predictions.npz`` atomically; return run.json's ``model_sha256`` and ``model_bytes``.
+
+    The one way a run folder gets its model and test predictions: the trainer, ``LabCallback`` and the importer.
+    """
+    model_sha256, model_bytes = save_model_atomically(model, folder / MODEL_FILE)
+    write_predictions(folder, y_test, probs)
+    return {"model_sha256": model_sha256, "model_bytes": model_bytes}
+
+
 def save_run(config: RunConfig, folder: Path, record: RunRecord, model, y_test: np.ndarray, probs: np.ndarray,
              callbacks: FitCallbacks, train_seconds: float, cache: FeatureCache | None, wall_started: float) -> None:
     """Write the model and the test predictions, then close run.json: last, so "complete" means every file is in place."""
     test_accuracy, test_loss = test_metrics(y_test, probs)
-    model_sha256, model_bytes = save_model_atomically(model, folder / MODEL_FILE)
-    write_predictions(folder, y_test, probs)
+    saved = save_model_and_predictions(folder, model, y_test, probs)
     if cache is not None:
         record.update(feature_cache=cache.report())  # the test images' features were added while evaluating
     record.complete(
         test_accuracy=test_accuracy, test_loss=test_loss, early_stop_epoch=callbacks.early_stop_epoch(record),
-        train_seconds=train_seconds, wall_seconds=round(time.monotonic() - wall_started, 3),
-        model_sha256=model_sha256, model_bytes=model_bytes,
+        train_seconds=train_seconds, wall_seconds=round(time.monotonic() - wall_started, 3), **saved,
         evaluation={"tta_flip": config.tta_flip, "tta_translate": config.tta_translate, "from_cached_features": cache is not None},
         **callbacks.summary(),
     )

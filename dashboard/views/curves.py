@@ -9,6 +9,7 @@ import streamlit as st
 from analysis.curves import best_epoch_table, curve_events
 from analysis.figures import curves_figure
 from analysis.group_curves import averaging_note, group_curve, group_curves_figure, images_seen, training_images
+from analysis.model_card import NO_CURVES, has_curves
 from dashboard import state
 from runstore.groups import group_runs
 
@@ -91,18 +92,25 @@ def group_charts(histories: dict, records: dict) -> None:
 def charts() -> None:
     """The two charts and the best-epoch table; re-run every few seconds while a run trains."""
     live = state.context()
-    histories, records, missing = {}, {}, []
+    histories, records, missing, without_curves = {}, {}, [], []
     for run_id in live.compared:
         info = live.info(run_id)
+        if not has_curves(info.record or {}):
+            without_curves.append(run_id)
+            continue
         history = state.history(info)
         if history is None or history.empty:
             missing.append(run_id)
             continue
         histories[run_id], records[run_id] = history, info.record
+    if without_curves:
+        st.caption(f"{', '.join(without_curves)}: {NO_CURVES} (its test results are on the other pages).")
     if missing:
         st.caption(f"No finished epoch yet for: {', '.join(missing)}.")
     if not histories:
-        st.info("None of the chosen runs has finished an epoch yet. This page refreshes itself.")
+        st.info("None of the chosen runs has curves. A model imported without a history gets them when imported "
+                "again with `--history` (a CSVLogger file or a TensorBoard log folder)." if without_curves and not missing
+                else "None of the chosen runs has finished an epoch yet. This page refreshes itself.")
         return
     if grouped:
         group_charts(histories, records)

@@ -6,11 +6,13 @@ import zlib
 import streamlit as st
 
 from analysis.groups import display_table, filter_choices, filter_runs, grouped_leaderboard, groups_of_runs, run_frame
-from analysis.leaderboard import callback_events, data_text, problem_text, weights_text
+from analysis.leaderboard import data_text, problem_text, weights_text
+from analysis.model_card import (
+    NO_CURVES, card_events, configuration_title, has_curves, optimizer_text, preprocessing_text, source_text,
+)
 from dashboard import state
 from dashboard.findings_panel import live_findings
 from runstore import SUMMARY_FILE
-from runstore.preprocessing import PREPROCESSING_MODES, run_preprocessing
 
 st.title("Leaderboard")
 # Findings first: each recorded suite question answered in one sentence (nothing when no suite was run).
@@ -173,7 +175,7 @@ record = info.record
 # Everything the card says comes from the run's own record, never from the training registry.
 description = record.get("description") or "no description recorded"
 input_side = record.get("input_size") or "?"
-preprocessing = PREPROCESSING_MODES[run_preprocessing(record)]  # run.json was validated: the mode is known
+optimizer = optimizer_text(record)  # None when an imported file recorded neither optimizer nor rate
 
 st.markdown(f"**{record['model']}** — {description}")
 left, right = st.columns(2)
@@ -181,10 +183,13 @@ with left:
     st.markdown(
         "\n".join([
             f"- **Status:** {info.status}" + (f" — {problem_text(info)}" if problem_text(info) else ""),
+            f"- **Source:** {source_text(record)}",
             f"- **Weights:** {weights_text(record)}",
-            f"- **Input:** {input_side}×{input_side} RGB; {preprocessing}",
-            f"- **Optimizer:** {record['optimizer']} at learning rate {record['learning_rate']:g}",
+            f"- **Input:** {input_side}×{input_side} RGB",
+            f"- **Preprocessing:** {preprocessing_text(record)}",
+            *([f"- **Optimizer:** {optimizer}"] if optimizer else []),
             f"- **Data:** {data_text(record)}",
+            *([f"- **Curves:** {NO_CURVES}"] if not has_curves(record) else []),
         ])
     )
     if record.get("test_accuracy") is not None:
@@ -193,8 +198,8 @@ with left:
         metrics[1].metric("Test loss", f"{record['test_loss']:.3f}")
         metrics[2].metric("Parameters", f"{record['params_total']:,}", help=f"{record['params_trainable']:,} trainable")
 with right:
-    st.markdown("**Callbacks' events**")
-    events = callback_events(record)
+    st.markdown("**Training events**")
+    events = card_events(record)
     st.markdown("\n".join(f"- {event}" for event in events) if events else "- none yet")
 summary_file = info.path / SUMMARY_FILE
 with st.expander("Layer summary with parameter counts", expanded=False):
@@ -202,5 +207,5 @@ with st.expander("Layer summary with parameter counts", expanded=False):
         st.code(summary_file.read_text(encoding="utf-8", errors="replace"), language=None)
     else:
         st.caption("This run saved no layer summary yet (it is written when the model is built).")
-with st.expander("Full configuration (as given to `python -m training run`)"):
+with st.expander(configuration_title(record)):
     st.code(json.dumps(record.get("config", {}), indent=2, sort_keys=True), language="json")
