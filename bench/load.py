@@ -386,7 +386,7 @@ def prepare_artifacts(folder: Path) -> int:
 
 @contextlib.contextmanager
 def started_server(folder: Path, checkout: Path | None, log_folder: Path, workers: int = 1):
-    """Serve the dashboard of ``checkout`` (default: this one) on ``folder``; yield (base URL, [pid], [log path]).
+    """Serve the dashboard of ``checkout`` (default: this one) on ``folder``; yield (base URL, [pid], [log path], [backend URL]).
 
     One plain Streamlit process for ``workers`` 1; otherwise ``workers`` processes behind
     nginx (``dashboard.serve.serve_workers``), whose pids are all measured.
@@ -399,11 +399,12 @@ def started_server(folder: Path, checkout: Path | None, log_folder: Path, worker
     if workers == 1:
         log_path = log_folder / f"streamlit-{name}.log"
         with serve_dashboard(folder, log_path, cifar10_dir=cifar10_dir(), checkout=checkout) as server:
-            yield server.base_url, [server.process.pid], [log_path]
+            yield server.base_url, [server.process.pid], [log_path], [server.base_url]
         return
     with serve_workers(workers, log_folder / f"serve-{name}-{workers}", artifacts_dir=folder,
                        cifar10_dir=cifar10_dir(), checkout=checkout) as pool:
-        yield pool.base_url, [process.pid for process in pool.processes], [b.log_path for b in pool.backends]
+        yield (pool.base_url, [process.pid for process in pool.processes], [b.log_path for b in pool.backends],
+               [b.base_url for b in pool.backends])
 
 
 def servers_to_measure(settings: argparse.Namespace) -> list[tuple[str, Path | None, int]]:
@@ -414,9 +415,14 @@ def servers_to_measure(settings: argparse.Namespace) -> list[tuple[str, Path | N
     return [*servers, ("1 process", None, 1), (f"{settings.workers} processes", None, settings.workers)]
 
 
-async def measure(base_url: str, server_ids: list[int], settings: argparse.Namespace, name: str) -> list[ScenarioResult]:
-    """Warm the server up, then run every scenario (or the soak) on it."""
-    warm = await warm_up(base_url, settings)
+async def measure(base_url: str, server_ids: list[int], settings: argparse.Namespace, name: str,
+                  warm_urls: list[str] | None = None) -> list[ScenarioResult]:
+    """Warm the server up (each of ``warm_urls``, default ``base_url``), then run every scenario (or the soak) on it.
+
+    Behind the proxy each backend is warmed directly: a warm-up session through nginx would warm only its own.
+    """
+    warm = [view for views in await asyncio.gather(*(warm_up(url, settings) for url in warm_urls or [base_url]))
+            for view in views]
     failed = [view for view in warm if view.error]
     results = []
     if failed:
@@ -455,13 +461,14 @@ def main(argv=None) -> int:
 
             CHROMIUM = bench_helpers().CHROMIUM
             # With --workers, Chromium and the client go through nginx: the proxy must pass the websocket.
-            with started_server(folder, None, Path(temporary), settings.workers) as (base_url, _, _):
+            with started_server(folder, None, Path(temporary), settings.workers) as (base_url, *_):
                 problems = compare_walks(base_url, list(settings.pages), CHROMIUM)
             print("  the client matches Chromium" if not problems else "\n".join(f"  - {p}" for p in problems))
             return 1 if problems else 0
         for name, checkout, workers in servers_to_measure(settings):
-            with started_server(folder, checkout, Path(temporary), workers) as (base_url, server_ids, log_paths):
-                results += asyncio.run(measure(base_url, server_ids, settings, name))
+            with started_server(folder, checkout, Path(temporary), workers) as (base_url, server_ids, log_paths,
+                                                                                backend_urls):
+                results += asyncio.run(measure(base_url, server_ids, settings, name, backend_urls))
                 tracebacks += [f"{name}: {line}" for log_path in log_paths for line in server_tracebacks(log_path)]
     print_results(results, run_count)
     for line in tracebacks[:10]:

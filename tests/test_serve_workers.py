@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.protocol_client import ProtocolSession, http_get
+from bench.load import parse_arguments, servers_to_measure
+from bench.protocol_client import ProtocolSession, cookie_header, http_get, read_set_cookies
 from dashboard.launch import REPO_ROOT, free_port
 from dashboard.serve import find_nginx, render_nginx_config, serve_workers
 from tests.test_load_bench import run_coroutine
@@ -211,3 +212,22 @@ def test_stopping_the_launcher_stops_nginx_and_every_streamlit_process(nginx, fi
         if launcher.poll() is None:
             launcher.kill()
             launcher.wait()
+
+
+def test_the_client_reads_set_cookie_headers_as_a_browser_keeps_them():
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+            b"set-cookie: _streamlit_xsrf=2|ab|cd; Path=/; SameSite=Lax\r\n"
+            b"Set-Cookie: labsession=0f3a; Path=/; HttpOnly; SameSite=Lax")
+    jar = read_set_cookies(head)
+    assert jar == {"_streamlit_xsrf": "2|ab|cd", "labsession": "0f3a"}
+    assert cookie_header(jar) == "_streamlit_xsrf=2|ab|cd; labsession=0f3a"
+    assert read_set_cookies(b"HTTP/1.1 200 OK\r\nSet-Cookie: broken") == {}
+
+
+def test_load_benchmark_runs_one_process_then_n_behind_nginx(nginx):
+    settings = parse_arguments(["--workers", "3", "--scenarios", "10:0"])
+    assert servers_to_measure(settings) == [("1 process", None, 1), ("3 processes", None, 3)]
+    assert servers_to_measure(parse_arguments([])) == [("this", None, 1)]
+    for bad in (["--workers", "0"], ["--workers", "2", "--url", "http://127.0.0.1:8501"]):
+        with pytest.raises(SystemExit):
+            parse_arguments(bad)
