@@ -10,7 +10,7 @@ every view and the same media are shown.
 Every scenario is ``SESSIONS:THINK`` (THINK = mean seconds a user reads before
 the next click; 0 = no pause). For each it prints views, errors, p50/p95 of a
 view (rerun sent -> script finished -> images fetched), views per second, server
-CPU in cores (process and children, psutil) and resident memory, then p50/p95
+CPU in cores and per view (process and children, psutil) and resident memory, then p50/p95
 per page, then whether the targets hold: 10 sessions without pause and 30 with
 5 s think time, both p95 <= 2 s with no errors.
 
@@ -279,7 +279,7 @@ def print_results(results: list[ScenarioResult], run_count: int | None) -> None:
     """The summary table, per-page p50/p95, errors, and whether the targets hold."""
     cores = os.cpu_count()
     print(f"  {'server':<12} {'sessions x think':<17} {'views':>6} {'errors':>6} {'p50 s':>6} {'p95 s':>6} "
-          f"{'views/s':>7} {'CPU cores':>9} {'RSS MB start/peak/end':>22}")
+          f"{'views/s':>7} {'CPU cores':>9} {'CPU s/view':>10} {'RSS MB start/peak/end':>22}")
     for result in results:
         seconds = result.seconds()
         memory = result.memory_mb
@@ -287,6 +287,7 @@ def print_results(results: list[ScenarioResult], run_count: int | None) -> None:
               f"{percentile(seconds, 50):>6.2f} {percentile(seconds, 95):>6.2f} "
               f"{len(seconds) / max(result.wall_seconds, 1e-9):>7.1f} "
               f"{result.server_cpu_seconds / max(result.wall_seconds, 1e-9):>9.2f} "
+              f"{result.server_cpu_seconds / max(len(seconds), 1):>10.2f} "
               f"{memory.get('start', 0):>8.0f}/{memory.get('peak', memory.get('end', 0)):.0f}/{memory.get('end', 0):.0f}")
     print("  per page, p50 / p95 s:")
     pages = sorted({view.page for result in results for view in result.views if view.error is None})
