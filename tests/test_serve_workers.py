@@ -231,3 +231,20 @@ def test_load_benchmark_runs_one_process_then_n_behind_nginx(nginx):
     for bad in (["--workers", "0"], ["--workers", "2", "--url", "http://127.0.0.1:8501"]):
         with pytest.raises(SystemExit):
             parse_arguments(bad)
+
+
+def test_an_upload_larger_than_nginxs_default_reaches_streamlit(pool):
+    """nginx refuses bodies over 1 MB unless told otherwise; a model upload is up to Streamlit's 200 MB."""
+    import http.client
+
+    host, port = pool.base_url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    body = b"\0" * (3 * 1024 * 1024)
+    connection.request("PUT", "/_stcore/upload_file/no-such-session/no-such-file", body=body,
+                       headers={"Cookie": "labsession=upload-check", "Content-Type": "application/octet-stream"})
+    status = connection.getresponse().status
+    connection.close()
+    logged = wait_for_log(pool.access_log, ["upload-check"], "/_stcore/upload_file")["upload-check"]
+    # Streamlit itself answers (no session, no XSRF token: refused there), not nginx's 413.
+    assert status != 413 and logged[0]["status"] == str(status)
+    assert logged[0]["upstream"] in {backend.base_url.removeprefix("http://") for backend in pool.backends}
