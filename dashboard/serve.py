@@ -28,6 +28,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -81,6 +82,19 @@ def streamlit_settings(config_path: Path = STREAMLIT_CONFIG) -> tuple[str, int]:
     except OSError:
         server = {}
     return str(server.get("address", "127.0.0.1")), int(server.get("maxUploadSize", 200))
+
+
+def port_in_use(address: str, port: int) -> bool:
+    """True when something already listens on ``address:port`` (so nginx or Streamlit could not bind it)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # The same option nginx and Streamlit set: a port left in TIME_WAIT is free to them.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return True
+    return False
 
 
 def listen_directive(address: str, port: int) -> str:
@@ -265,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     """Serve the dashboard as the arguments say; return the exit status."""
     arguments = parse_arguments(argv)
     address = arguments.address or streamlit_settings()[0]
+    if port_in_use(address, arguments.port):
+        print(f"Port {arguments.port} on {address} is in use (another dashboard?). Stop that program, or choose "
+              f"another port: make serve PORT={arguments.port + 1}", file=sys.stderr, flush=True)
+        return 1
     for name in ("SIGTERM", "SIGHUP"):
         signal.signal(getattr(signal, name), _raise_stop)
     if arguments.workers > 1 and find_nginx() is None:

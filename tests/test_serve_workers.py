@@ -24,7 +24,7 @@ import pytest
 from bench.load import parse_arguments, servers_to_measure
 from bench.protocol_client import ProtocolSession, cookie_header, http_get, read_set_cookies
 from dashboard.launch import REPO_ROOT, free_port
-from dashboard.serve import find_nginx, render_nginx_config, serve_workers
+from dashboard.serve import find_nginx, main, render_nginx_config, serve_workers
 from tests.test_load_bench import run_coroutine
 
 pytestmark = pytest.mark.slow
@@ -248,3 +248,14 @@ def test_an_upload_larger_than_nginxs_default_reaches_streamlit(pool):
     # Streamlit itself answers (no session, no XSRF token: refused there), not nginx's 413.
     assert status != 413 and logged[0]["status"] == str(status)
     assert logged[0]["upstream"] in {backend.base_url.removeprefix("http://") for backend in pool.backends}
+
+
+def test_a_port_in_use_is_refused_before_anything_starts(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["--workers", "2", "--port", str(port), "--address", "127.0.0.1"]) == 1
+    assert f"Port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
