@@ -387,7 +387,7 @@ def prepare_artifacts(folder: Path) -> int:
 
 @contextlib.contextmanager
 def started_server(folder: Path, checkout: Path | None, log_folder: Path, workers: int = 1):
-    """Serve the dashboard of ``checkout`` (default: this one) on ``folder``; yield (base URL, [pid], [log path], [backend URL]).
+    """Serve ``checkout``'s dashboard (default: this one) on ``folder``; yield (URL, [pid], [log path], [backend URL]).
 
     One plain Streamlit process for ``workers`` 1; otherwise ``workers`` processes behind
     nginx (``dashboard.serve.serve_workers``), whose pids are all measured.

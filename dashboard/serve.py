@@ -243,8 +243,8 @@ def serve_behind_nginx(workers: int, port: int, address: str, artifacts_dir: str
         folder = runtime_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="lab-serve-"))
         pool = stack.enter_context(serve_workers(workers, folder, port, address, artifacts_dir, app=app))
         shown = "localhost" if address in ("127.0.0.1", "0.0.0.0", "::") else address
-        print(f"Dashboard: http://{listen_directive(shown, port)}  ({workers} Streamlit processes behind nginx on {address}; logs in {pool.runtime_dir}; "
-              f"Ctrl-C stops them all)", flush=True)
+        print(f"Dashboard: http://{listen_directive(shown, port)}  ({workers} Streamlit processes behind nginx on "
+              f"{address}; logs in {pool.runtime_dir}; Ctrl-C stops them all)", flush=True)
         while True:
             problems = pool.stopped()
             if problems:

@@ -50,7 +50,8 @@ FIXTURE_APP = {
         """,
 }
 # One access-log line (log_format "lab" in dashboard/nginx.conf.template).
-ACCESS_LINE = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) (?P<upstream>\S+) session=(?P<session>\S+)')
+ACCESS_LINE = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) (?P<upstream>\S+) '
+                         r'session=(?P<session>\S+)')
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,8 @@ def wait_for_log(access_log: Path, sessions: list[str], path_prefix: str, timeou
     deadline = time.monotonic() + timeout
     while True:
         logged = requests_by_session(access_log)
-        if all(any(r["path"].startswith(path_prefix) for r in logged[s]) for s in sessions) or time.monotonic() > deadline:
+        logged_all = all(any(r["path"].startswith(path_prefix) for r in logged[s]) for s in sessions)
+        if logged_all or time.monotonic() > deadline:
             return logged
         time.sleep(0.2)
 
