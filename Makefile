@@ -5,6 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 SUITE ?= demo
+# make serve: Streamlit processes behind nginx (default: one per core; WORKERS=1 for one
+# plain process) and the address to listen on (default 127.0.0.1, from .streamlit/config.toml).
+WORKERS ?=
+ADDRESS ?=
 
 .PHONY: setup demo serve train-demo test test-fast bench clean-venv
 
@@ -22,8 +26,10 @@ $(VENV)/.installed: requirements.txt
 demo: setup
 	$(PY) -m lab_demo --suite $(SUITE) --port $(PORT)
 
+# One Streamlit process per core behind nginx with sticky sessions (dashboard/serve.py);
+# without nginx, one process, and it says why.
 serve: setup
-	$(PY) -m streamlit run dashboard/app.py --server.port $(PORT)
+	$(PY) -m dashboard.serve --port $(PORT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(ADDRESS),--address $(ADDRESS))
 
 train-demo: setup
 	$(PY) -m training suite $(SUITE)

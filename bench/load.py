@@ -10,13 +10,20 @@ every view and the same media are shown.
 Every scenario is ``SESSIONS:THINK`` (THINK = mean seconds a user reads before
 the next click; 0 = no pause). For each it prints views, errors, p50/p95 of a
 view (rerun sent -> script finished -> images fetched), views per second, server
-CPU in cores (process and children, psutil) and resident memory, then p50/p95
+CPU in cores and per view (process and children, psutil) and resident memory, then p50/p95
 per page, then whether the targets hold: 10 sessions without pause and 30 with
 5 s think time, both p95 <= 2 s with no errors.
+
+With ``--workers N`` the same scenarios run on one plain Streamlit process and
+then on N processes behind nginx with sticky sessions (``dashboard/serve.py``,
+what ``make serve`` starts); each session keeps the proxy's ``labsession``
+cookie, so its websocket and images reach one backend. Server CPU and memory
+are summed over every serving process (the backends and nginx).
 
     python bench/load.py                                  # bench runs, scenarios 1:0 5:0 10:0 30:5, 30 s each
     python bench/load.py --scenarios 10:0 30:5 --seconds 60 --artifacts-dir /tmp/runs
     python bench/load.py --baseline-checkout /tmp/old     # the same scenarios on another checkout, side by side
+    python bench/load.py --workers 2                      # one Streamlit process, then 2 behind nginx (make serve)
     python bench/load.py --url http://127.0.0.1:8501 --server-pid 1234   # a server already running
     python bench/load.py --soak 30                        # sessions coming and going; memory at start and end
     python bench/load.py --check-browser                  # compare the client with a Chromium walk
@@ -271,25 +278,26 @@ async def warm_up(base_url: str, settings: argparse.Namespace) -> list[View]:
 def print_results(results: list[ScenarioResult], run_count: int | None) -> None:
     """The summary table, per-page p50/p95, errors, and whether the targets hold."""
     cores = os.cpu_count()
-    print(f"  {'server':<10} {'sessions x think':<17} {'views':>6} {'errors':>6} {'p50 s':>6} {'p95 s':>6} "
-          f"{'views/s':>7} {'CPU cores':>9} {'RSS MB start/peak/end':>22}")
+    print(f"  {'server':<12} {'sessions x think':<17} {'views':>6} {'errors':>6} {'p50 s':>6} {'p95 s':>6} "
+          f"{'views/s':>7} {'CPU cores':>9} {'CPU s/view':>10} {'RSS MB start/peak/end':>22}")
     for result in results:
         seconds = result.seconds()
         memory = result.memory_mb
-        print(f"  {result.server:<10} {result.scenario.label:<17} {len(seconds):>6} {len(result.errors):>6} "
+        print(f"  {result.server:<12} {result.scenario.label:<17} {len(seconds):>6} {len(result.errors):>6} "
               f"{percentile(seconds, 50):>6.2f} {percentile(seconds, 95):>6.2f} "
               f"{len(seconds) / max(result.wall_seconds, 1e-9):>7.1f} "
               f"{result.server_cpu_seconds / max(result.wall_seconds, 1e-9):>9.2f} "
+              f"{result.server_cpu_seconds / max(len(seconds), 1):>10.2f} "
               f"{memory.get('start', 0):>8.0f}/{memory.get('peak', memory.get('end', 0)):.0f}/{memory.get('end', 0):.0f}")
     print("  per page, p50 / p95 s:")
     pages = sorted({view.page for result in results for view in result.views if view.error is None})
-    print(f"  {'server':<10} {'sessions x think':<17} " + " ".join(f"{page[:12]:>12}" for page in pages))
+    print(f"  {'server':<12} {'sessions x think':<17} " + " ".join(f"{page[:12]:>12}" for page in pages))
     for result in results:
         cells = []
         for page in pages:
             seconds = result.seconds(page)
             cells.append(f"{percentile(seconds, 50):.2f}/{percentile(seconds, 95):.2f}" if seconds else "-")
-        print(f"  {result.server:<10} {result.scenario.label:<17} " + " ".join(f"{cell:>12}" for cell in cells))
+        print(f"  {result.server:<12} {result.scenario.label:<17} " + " ".join(f"{cell:>12}" for cell in cells))
     for result in results:
         for view in result.errors[:10]:
             print(f"    - {result.server} {result.scenario.label} {view.page}: {view.error}")
@@ -318,6 +326,8 @@ def parse_arguments(argv=None) -> argparse.Namespace:
                         help="with --url: the server process ids whose CPU and memory to measure")
     parser.add_argument("--baseline-checkout", help="another checkout of this repo (e.g. `git worktree add /tmp/old "
                         "<commit>`): its dashboard runs the same scenarios right before this one's")
+    parser.add_argument("--workers", type=int, default=1, help="N > 1: run the scenarios on one Streamlit process, "
+                        "then on N behind nginx with sticky sessions (dashboard/serve.py), side by side")
     parser.add_argument("--soak", type=float, metavar="MINUTES", help="instead of the scenarios: sessions come and go "
                         "for MINUTES; memory at start and end")
     parser.add_argument("--soak-sessions", type=int, default=30)
@@ -338,8 +348,15 @@ def parse_arguments(argv=None) -> argparse.Namespace:
         parser.error("--seconds and --timeout must be positive, --ramp-seconds not negative")
     if arguments.soak is not None and arguments.soak <= 0:
         parser.error("--soak must be a positive number of minutes")
-    if arguments.url and arguments.baseline_checkout:
-        parser.error("--baseline-checkout starts its own servers; it cannot be used with --url")
+    if arguments.url and (arguments.baseline_checkout or arguments.workers > 1):
+        parser.error("--baseline-checkout and --workers start their own servers; they cannot be used with --url")
+    if arguments.workers < 1:
+        parser.error(f"--workers must be at least 1, got {arguments.workers}")
+    if arguments.workers > 1:
+        from dashboard.serve import find_nginx
+
+        if find_nginx() is None:
+            parser.error("--workers needs nginx (Debian: apt-get install nginx-light)")
     unknown = sorted(set(arguments.pages) - set(DEFAULT_PAGES))
     if unknown:
         parser.error(f"unknown pages {unknown}; choose from {list(DEFAULT_PAGES)}")
@@ -369,20 +386,44 @@ def prepare_artifacts(folder: Path) -> int:
 
 
 @contextlib.contextmanager
-def started_server(folder: Path, checkout: Path | None, log_folder: Path):
-    """Serve the dashboard of ``checkout`` (default: this one) on ``folder``; yield (base URL, [pid])."""
+def started_server(folder: Path, checkout: Path | None, log_folder: Path, workers: int = 1):
+    """Serve ``checkout``'s dashboard (default: this one) on ``folder``; yield (URL, [pid], [log path], [backend URL]).
+
+    One plain Streamlit process for ``workers`` 1; otherwise ``workers`` processes behind
+    nginx (``dashboard.serve.serve_workers``), whose pids are all measured.
+    """
     from dashboard.launch import serve_dashboard
+    from dashboard.serve import serve_workers
 
     cifar10_dir = bench_helpers().cifar10_dir
+    name = "baseline" if checkout else "server"
+    if workers == 1:
+        log_path = log_folder / f"streamlit-{name}.log"
+        with serve_dashboard(folder, log_path, cifar10_dir=cifar10_dir(), checkout=checkout) as server:
+            yield server.base_url, [server.process.pid], [log_path], [server.base_url]
+        return
+    with serve_workers(workers, log_folder / f"serve-{name}-{workers}", artifacts_dir=folder,
+                       cifar10_dir=cifar10_dir(), checkout=checkout) as pool:
+        yield (pool.base_url, [process.pid for process in pool.processes], [b.log_path for b in pool.backends],
+               [b.base_url for b in pool.backends])
 
-    log_path = log_folder / f"streamlit-{'baseline' if checkout else 'server'}.log"
-    with serve_dashboard(folder, log_path, cifar10_dir=cifar10_dir(), checkout=checkout) as server:
-        yield server.base_url, [server.process.pid], log_path
+
+def servers_to_measure(settings: argparse.Namespace) -> list[tuple[str, Path | None, int]]:
+    """(name, checkout, workers) of each server to run the scenarios on, in order."""
+    servers = [("baseline", Path(settings.baseline_checkout).resolve(), 1)] if settings.baseline_checkout else []
+    if settings.workers == 1:
+        return [*servers, ("this", None, 1)]
+    return [*servers, ("1 process", None, 1), (f"{settings.workers} processes", None, settings.workers)]
 
 
-async def measure(base_url: str, server_ids: list[int], settings: argparse.Namespace, name: str) -> list[ScenarioResult]:
-    """Warm the server up, then run every scenario (or the soak) on it."""
-    warm = await warm_up(base_url, settings)
+async def measure(base_url: str, server_ids: list[int], settings: argparse.Namespace, name: str,
+                  warm_urls: list[str] | None = None) -> list[ScenarioResult]:
+    """Warm the server up (each of ``warm_urls``, default ``base_url``), then run every scenario (or the soak) on it.
+
+    Behind the proxy each backend is warmed directly: a warm-up session through nginx would warm only its own.
+    """
+    warm = [view for views in await asyncio.gather(*(warm_up(url, settings) for url in warm_urls or [base_url]))
+            for view in views]
     failed = [view for view in warm if view.error]
     results = []
     if failed:
@@ -420,15 +461,16 @@ def main(argv=None) -> int:
             from bench.browser_check import compare_walks
 
             CHROMIUM = bench_helpers().CHROMIUM
-            with started_server(folder, None, Path(temporary)) as (base_url, _, _):
+            # With --workers, Chromium and the client go through nginx: the proxy must pass the websocket.
+            with started_server(folder, None, Path(temporary), settings.workers) as (base_url, *_):
                 problems = compare_walks(base_url, list(settings.pages), CHROMIUM)
             print("  the client matches Chromium" if not problems else "\n".join(f"  - {p}" for p in problems))
             return 1 if problems else 0
-        checkouts = ([("baseline", Path(settings.baseline_checkout).resolve())] if settings.baseline_checkout else [])
-        for name, checkout in [*checkouts, ("this", None)]:
-            with started_server(folder, checkout, Path(temporary)) as (base_url, server_ids, log_path):
-                results += asyncio.run(measure(base_url, server_ids, settings, name))
-                tracebacks += [f"{name}: {line}" for line in server_tracebacks(log_path)]
+        for name, checkout, workers in servers_to_measure(settings):
+            with started_server(folder, checkout, Path(temporary), workers) as (base_url, server_ids, log_paths,
+                                                                                backend_urls):
+                results += asyncio.run(measure(base_url, server_ids, settings, name, backend_urls))
+                tracebacks += [f"{name}: {line}" for log_path in log_paths for line in server_tracebacks(log_path)]
     print_results(results, run_count)
     for line in tracebacks[:10]:
         print(f"    - server log: {line}")

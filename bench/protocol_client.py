@@ -14,6 +14,10 @@ What a browser tab does, and this client repeats (checked against Chromium with
    any exception or error box, and every ``/media/...`` URL the page shows.
 4. Fetch those media files over HTTP (once per session: the browser caches them).
 
+Cookies are kept and sent back as a browser does (HTTP requests and the
+websocket handshake), so behind ``dashboard/serve.py``'s nginx every request of
+one session reaches the same Streamlit process.
+
 A view's time is from sending the rerun to the last media byte. Only the
 Python standard library, ``websockets`` (a Streamlit dependency) and
 ``streamlit.proto`` are used, so a session costs the harness little CPU and the
@@ -71,16 +75,39 @@ class _CachedMessage:
     last_run: int
 
 
-async def http_get(base_url: str, path: str, timeout: float) -> tuple[int, int]:
-    """``GET path`` over a fresh HTTP/1.1 connection; return (status, body bytes). Raises ``ProtocolError``."""
+def cookie_header(cookies: dict[str, str]) -> str:
+    """The ``Cookie`` request header a browser sends for ``cookies`` (name -> value)."""
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def read_set_cookies(head: bytes) -> dict[str, str]:
+    """Name -> value of every ``Set-Cookie`` in a response head (attributes such as Path are dropped)."""
+    found = {}
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "set-cookie":
+            pair = value.strip().split(";", 1)[0]
+            cookie_name, separator, cookie_value = pair.partition("=")
+            if separator and cookie_name.strip():
+                found[cookie_name.strip()] = cookie_value.strip()
+    return found
+
+
+async def http_get(base_url: str, path: str, timeout: float, cookies: dict[str, str] | None = None) -> tuple[int, int]:
+    """``GET path`` over a fresh HTTP/1.1 connection; return (status, body bytes). Raises ``ProtocolError``.
+
+    ``cookies`` is a browser's cookie jar: sent with the request and updated with the
+    answer's ``Set-Cookie``s, so a proxy's sticky-session cookie is sent back as a browser does.
+    """
     parts = urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
 
     async def fetch() -> tuple[int, int]:
         reader, writer = await asyncio.open_connection(host, port)
         try:
+            cookie_line = f"Cookie: {cookie_header(cookies)}\r\n" if cookies else ""
             writer.write(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n"
-                         f"Accept-Encoding: gzip\r\n\r\n".encode())
+                         f"Accept-Encoding: gzip\r\n{cookie_line}\r\n".encode())
             await writer.drain()
             response = await reader.read()
         finally:
@@ -89,6 +116,8 @@ async def http_get(base_url: str, path: str, timeout: float) -> tuple[int, int]:
         status_line = head.split(b"\r\n", 1)[0].split()
         if len(status_line) < 2 or not status_line[1].isdigit():
             raise ProtocolError(f"GET {path}: no HTTP status in the answer")
+        if cookies is not None:
+            cookies.update(read_set_cookies(head))
         return int(status_line[1]), len(body)
 
     try:
@@ -114,6 +143,8 @@ class ProtocolSession:
         self.page_hashes: dict[str, str] = {}  # URL path -> page_script_hash, from the navigation message
         self.click_hashes: dict[str, str] = {}  # URL path -> the hash its sidebar link sends
         self.fetched_media: set[str] = set()
+        # The tab's cookie jar: behind dashboard/serve.py's nginx, the labsession cookie pins it to one backend.
+        self.cookies: dict[str, str] = {}
         self.session_id = ""
         self._websocket = None
         self._cache: dict[str, _CachedMessage] = {}
@@ -128,13 +159,14 @@ class ProtocolSession:
         from websockets.asyncio.client import connect
 
         for path in ("/", "/_stcore/health", "/_stcore/host-config"):
-            status, _ = await http_get(self.base_url, path, self.timeout)
+            status, _ = await http_get(self.base_url, path, self.timeout, self.cookies)
             if status != 200:
                 raise ProtocolError(f"GET {path} answered {status}")
         try:
             self._websocket = await asyncio.wait_for(
                 connect(websocket_url(self.base_url), subprotocols=["streamlit"], max_size=None,
-                        open_timeout=self.timeout, ping_interval=None),
+                        open_timeout=self.timeout, ping_interval=None,
+                        additional_headers={"Cookie": cookie_header(self.cookies)} if self.cookies else None),
                 self.timeout)
         except (OSError, asyncio.TimeoutError) as failure:
             raise ProtocolError(f"the websocket did not open: {type(failure).__name__} {failure}") from failure
@@ -278,7 +310,7 @@ class ProtocolSession:
 
         async def fetch(url: str) -> int:
             async with limit:
-                status, size = await http_get(self.base_url, url, self.timeout)
+                status, size = await http_get(self.base_url, url, self.timeout, self.cookies)
             if status != 200:
                 raise ProtocolError(f"GET {url} answered {status}")
             return size

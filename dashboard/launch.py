@@ -69,12 +69,15 @@ def server_tracebacks(log_path: str | os.PathLike) -> list[str]:
 
 
 def wait_until_healthy(base_url: str, process: subprocess.Popen, log_path: str | os.PathLike,
-                       timeout: float = START_TIMEOUT_SECONDS) -> None:
-    """Return once the server answers its health check; raise with the server's log when it exits or never does."""
+                       timeout: float = START_TIMEOUT_SECONDS, name: str = "streamlit") -> None:
+    """Return once the server answers its health check; raise with the server's log when it exits or never does.
+
+    ``name`` says which server the message is about (a proxy in front of Streamlit answers the same check).
+    """
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited at start (status {process.returncode}):\n{log_tail(log_path)}")
+            raise RuntimeError(f"{name} exited at start (status {process.returncode}):\n{log_tail(log_path)}")
         try:
             with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
@@ -82,7 +85,7 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, log_path: str |
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError(f"streamlit did not answer on {base_url} within {timeout:.0f} s:\n{log_tail(log_path)}")
+            raise RuntimeError(f"{name} did not answer on {base_url} within {timeout:.0f} s:\n{log_tail(log_path)}")
         time.sleep(0.25)
 
 
@@ -141,6 +144,36 @@ class DashboardServer:
     warm_up: ServerWarmUp | None = field(default=None)
 
 
+def start_dashboard(port: int, log_path: str | os.PathLike, environment: dict[str, str],
+                    checkout: str | os.PathLike | None = None, app: str | os.PathLike | None = None) -> DashboardServer:
+    """Start ``streamlit run`` on 127.0.0.1:``port`` without waiting for it; output to ``log_path``.
+
+    ``app`` is the script (default: the checkout's ``dashboard/app.py``); it runs in ``checkout``
+    (default: this repository), so ``.streamlit/config.toml`` there applies.
+    """
+    root = Path(checkout).resolve() if checkout else REPO_ROOT
+    script = Path(app).resolve() if app else root / "dashboard" / "app.py"
+    log_path = Path(log_path)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(streamlit_command(port, "127.0.0.1", script), cwd=root, env=environment,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    return DashboardServer(f"http://127.0.0.1:{port}", process, log_path)
+
+
+def stop_processes(processes: list[subprocess.Popen], grace_seconds: float = 15.0) -> None:
+    """Ask every process to stop (SIGTERM) at once, then kill those still running after ``grace_seconds``."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + grace_seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @contextlib.contextmanager
 def serve_dashboard(artifacts_dir: str | os.PathLike, log_path: str | os.PathLike,
                     cifar10_dir: str | os.PathLike | None = None,
@@ -152,25 +185,22 @@ def serve_dashboard(artifacts_dir: str | os.PathLike, log_path: str | os.PathLik
     environment stands). The server's stdout and stderr go to ``log_path``.
     ``checkout`` serves another checkout's dashboard (a benchmark's baseline) instead of this one.
     """
-    root = Path(checkout).resolve() if checkout else REPO_ROOT
-    port = free_port()
-    environment = {**os.environ, "ARTIFACTS_DIR": str(Path(artifacts_dir).resolve()), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if cifar10_dir is not None:
-        environment["CIFAR10_DIR"] = str(cifar10_dir)
-    log_path = Path(log_path)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(streamlit_command(port, "127.0.0.1", root / "dashboard" / "app.py"), cwd=root,
-                                   env=environment,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    server = DashboardServer(f"http://127.0.0.1:{port}", process, log_path)
+    server = start_dashboard(free_port(), log_path, dashboard_environment(artifacts_dir, cifar10_dir), checkout)
     try:
-        wait_until_healthy(server.base_url, process, log_path, start_timeout)
-        server.warm_up = warm_up_in_background(server.base_url, process, log_path, environment, start_timeout)
+        wait_until_healthy(server.base_url, server.process, server.log_path, start_timeout)
+        environment = dashboard_environment(artifacts_dir, cifar10_dir)
+        server.warm_up = warm_up_in_background(server.base_url, server.process, server.log_path, environment, start_timeout)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes([server.process])
+
+
+def dashboard_environment(artifacts_dir: str | os.PathLike | None = None,
+                          cifar10_dir: str | os.PathLike | None = None) -> dict[str, str]:
+    """This process's environment plus ``ARTIFACTS_DIR`` and ``CIFAR10_DIR`` when given, TensorFlow quiet."""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if artifacts_dir is not None:
+        environment["ARTIFACTS_DIR"] = str(Path(artifacts_dir).resolve())
+    if cifar10_dir is not None:
+        environment["CIFAR10_DIR"] = str(cifar10_dir)
+    return environment
