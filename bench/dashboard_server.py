@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from dashboard.launch import serve_dashboard
 
 # Page name -> its link text in the sidebar navigation (dashboard/app.py).
 NAV_TITLES = {"overview": "Overview", "curves": "Curves", "confusion": "Confusion", "misclassified": "Misclassified",
-              "compare": "Compare", "failures": "Failures", "report": "Report", "classify": "Classify", "data": "Data"}
+              "compare": "Compare", "failures": "Failures", "report": "Report", "classify": "Classify", "data": "Data",
+              "add_model": "Add a model"}
 PAGES = ("overview", "curves", "confusion", "misclassified", "compare", "failures", "report", "classify", "data")
 CHROMIUM = "/usr/bin/chromium"
 # (run id, model, optimizer, learning rate, epochs): 12 complete runs across the study's models.
@@ -166,6 +168,29 @@ def resident_megabytes(process_id: int) -> float:
         with contextlib.suppress(psutil.Error):
             total += process.memory_info().rss
     return total / 1e6
+
+
+class PeakResidentMemory:
+    """Context manager sampling ``resident_megabytes(process_id)`` every ``interval`` seconds; ``peak_mb`` is the highest."""
+
+    def __init__(self, process_id: int, interval: float = 0.2) -> None:
+        self.process_id, self.interval, self.peak_mb = process_id, interval, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):  # the server may be stopping
+                self.peak_mb = max(self.peak_mb, resident_megabytes(self.process_id))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakResidentMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def write_upload_image(folder: str | os.PathLike) -> Path:

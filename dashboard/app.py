@@ -84,6 +84,9 @@ def start_classify_warmup() -> None:
         return  # nothing to warm yet; a later rerun starts it once a run has finished
     order = [ctx.focus] if ctx.focus in ctx.complete else []
     order += [run_id for run_id in ctx.complete if run_id not in order]
+    # No more than the model cache holds: with hundreds of replicates, warming them all would take
+    # minutes of CPU and evict the focus run's model, the one Classify answers with first.
+    order = order[:state.MODEL_CACHE_ENTRIES]
     start_warmup(order, lambda run_id: state.model(ctx.info(run_id)),
                  modules=("serving.uploads", "analysis.answers", "analysis.figures"))
 
