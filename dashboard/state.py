@@ -2,7 +2,9 @@
 
 Caches are keyed by file modification times, so a run that appears or changes
 shows up on the next rerun without restarting the server; all of them are
-bounded. Models live in ``st.cache_resource`` (one copy per process, never
+bounded. The runs are listed once per change of the folder for every session
+(``SharedRuns``), re-reading only the runs whose files changed
+(``dashboard.run_listing``); with hundreds of runs the listing reads run.json only. Models live in ``st.cache_resource`` (one copy per process, never
 mutated); data in ``st.cache_data``.
 """
 
@@ -223,6 +225,17 @@ def _cached_model(folder: str, run_id: str, key: tuple):
     from serving.models import load_run_model  # imported late: it imports Keras
 
     return load_run_model(folder, run_id)
+
+
+def warmup_order(ctx: "Context") -> list[str]:
+    """The finished runs whose models Classify's warm-up loads: the focus run first, at most ``MODEL_CACHE_ENTRIES``.
+
+    No more than the model cache holds: with hundreds of replicates, warming them all would take
+    minutes of CPU and evict the focus run's model, the one Classify answers with first.
+    """
+    order = [ctx.focus] if ctx.focus in ctx.complete else []
+    order += [run_id for run_id in ctx.complete if run_id not in order]
+    return order[:MODEL_CACHE_ENTRIES]
 
 
 def model(info: RunInfo):

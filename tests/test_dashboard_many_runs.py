@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.run_listing import VERIFY_FILES_UP_TO, RunListing
+from dashboard.state import MODEL_CACHE_ENTRIES, Context, SharedRuns, warmup_order
 from runstore import folder_signature
 from tests.app_pages import all_text, run_page
 from tests.factories import make_run, synthetic_test_set, write_cifar_test_folder
@@ -139,3 +140,13 @@ def test_a_small_folder_names_damaged_predictions_at_once(templates, tmp_path):
     assert runs[victim.name].status == "broken"
     assert any("predictions.npz" in problem for problem in runs[victim.name].problems)
     assert sum(info.status == "complete" for info in runs.values()) == 2
+
+
+def test_classify_warms_up_no_more_models_than_its_cache_holds_focus_first(many_runs):
+    shared = SharedRuns().get(many_runs)
+    focus = shared.selectable[-1]
+    ctx = Context(shared.runs, shared.by_id, shared.selectable, [], focus, shared.colors)
+    order = warmup_order(ctx)
+    assert len(ctx.complete) == 60
+    assert len(order) == MODEL_CACHE_ENTRIES == 16 and order[0] == focus
+    assert len(set(order)) == 16 and set(order) <= set(ctx.complete)
