@@ -25,14 +25,17 @@ finished runs of ``--source-artifacts`` when it has any (real runs), else of the
 accuracy (``dashboard_server.make_many_runs``). It then checks that the
 leaderboard reads only what it shows: every copy's predictions.npz and
 model.keras is overwritten with garbage of the same size, and a fresh Overview
-must report no run broken (a listing that opened any of them would). With
-``--artifacts-dir`` it times an existing folder instead; ``--screenshots`` saves each page.
+must report no run broken (a listing that opened any of them would).
+``--baseline`` first walks the folder the copies came from, on the same machine in
+the same minutes, and prints each figure's ratio. With ``--artifacts-dir`` it times
+an existing folder instead; ``--screenshots`` saves each page.
+
+    CIFAR10_DIR=... python bench/dashboard_speed.py --runs 500 --baseline --repeats 2
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import tempfile
@@ -40,7 +43,8 @@ import time
 from pathlib import Path
 
 import common  # noqa: F401
-from common import header, row
+from dashboard.run_listing import VERIFY_FILES_UP_TO
+from common import header, ratio_text, row
 from dashboard_server import (
     CHROMIUM, NAV_TITLES, PeakResidentMemory, finished_runs, make_bench_artifacts, make_many_runs, render_seconds,
     resident_megabytes, running_dashboard, switch_seconds,
@@ -52,8 +56,8 @@ SWITCH_TARGET_S = 1.5
 RSS_TARGET_MB = 2000.0
 
 
-def build_folder(folder: Path, runs: int, group_size: int, source: Path | None) -> tuple[Path, str]:
-    """Write ``runs`` replicate copies into ``folder``/artifacts; return it and where the copied runs came from."""
+def build_folder(folder: Path, runs: int, group_size: int, source: Path | None) -> tuple[Path, str, Path]:
+    """Write ``runs`` replicate copies into ``folder``/artifacts; return it, where the copies came from, and that folder."""
     if runs % group_size:
         raise SystemExit(f"--runs {runs} is not a whole number of groups of {group_size}; pick a multiple.")
     templates = finished_runs(source) if source else []
@@ -61,10 +65,11 @@ def build_folder(folder: Path, runs: int, group_size: int, source: Path | None) 
     if not templates:
         if source:
             print(f"  note: {source} has no finished run; copying the 12 bench fixture runs instead")
-        templates = finished_runs(make_bench_artifacts(folder / "templates"))
+        source = make_bench_artifacts(folder / "templates")
+        templates = finished_runs(source)
         origin = "the 12 bench fixture runs (tiny model, predictions on the real test set)"
     make_many_runs(folder / "artifacts", templates, groups=runs // group_size, seeds=group_size)
-    return folder / "artifacts", origin
+    return folder / "artifacts", origin, Path(source).resolve()
 
 
 def garble_predictions_and_models(artifacts_dir: Path) -> int:
@@ -86,56 +91,32 @@ def leaderboard_reads_check(page, base_url: str, artifacts_dir: Path) -> int:
     render_seconds(page, f"{base_url}/overview")
     text = page.locator("[data-testid=stMain]").inner_text()
     broken = text.count(" is broken")
+    if runs <= VERIFY_FILES_UP_TO:
+        print(f"  note: up to {VERIFY_FILES_UP_TO} runs the listing validates every run's files on purpose "
+              "(dashboard.run_listing), so this check only means something above that")
     print(f"  leaderboard reads only what it shows: after all {runs} runs' predictions.npz and model.keras were "
           f"overwritten with zeros of the same size, a fresh Overview reports {broken} run(s) broken "
           f"({'met: it opened none of them' if broken == 0 else 'NOT met: it opened them'})")
     return broken
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(description="Per-page render times and server memory of the dashboard in headless Chromium.")
-    parser.add_argument("--repeats", type=int, default=3, help="warm visits per page; the median is printed (default 3)")
-    parser.add_argument("--pages", nargs="+", default=list(ALL_PAGES), choices=ALL_PAGES)
-    parser.add_argument("--runs", type=int, help="build this many runs (replicate copies) instead of the 12 bench runs")
-    parser.add_argument("--group-size", type=int, default=10, help="runs per replicate group with --runs (default 10)")
-    parser.add_argument("--source-artifacts", type=Path, help="with --runs: copy this folder's finished runs")
-    parser.add_argument("--artifacts-dir", type=Path, help="time this artifacts folder instead of generated runs")
-    parser.add_argument("--screenshots", type=Path, help="save a full-page screenshot of every page here")
-    arguments = parser.parse_args(argv)
-    if arguments.runs and arguments.artifacts_dir:
-        parser.error("--runs builds its own folder; leave out --artifacts-dir")
+def walk(playwright, artifacts_dir: Path, pages: list[str], repeats: int, screenshots: Path | None = None,
+         reads_check: bool = False) -> dict:
+    """Serve ``artifacts_dir``, time every page in Chromium and sample the server's memory; print a row per page.
 
-    from playwright.sync_api import sync_playwright
-
-    folder_name = (arguments.artifacts_dir or (f"{arguments.runs} runs in groups of {arguments.group_size}"
-                                               if arguments.runs else "12 generated runs"))
-    header(f"dashboard render times and memory ({folder_name}, headless Chromium)")
+    Returns ``{page: figures}`` plus ``"_summary"``: slowest times, peak RSS, and with
+    ``reads_check`` how many runs a fresh Overview reported broken after garbling.
+    """
     figures: dict = {}
-    if arguments.screenshots:
-        arguments.screenshots.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dashboard-")))
-        if arguments.artifacts_dir:
-            artifacts_dir = arguments.artifacts_dir.resolve()
-        elif arguments.runs:
-            started = time.perf_counter()
-            artifacts_dir, origin = build_folder(scratch, arguments.runs, arguments.group_size,
-                                                 arguments.source_artifacts)
-            print(f"  built {arguments.runs} runs ({arguments.runs // arguments.group_size} groups of "
-                  f"{arguments.group_size}) from {origin} in {time.perf_counter() - started:.0f} s", flush=True)
-        else:
-            artifacts_dir = make_bench_artifacts(scratch / "artifacts")
-        base_url, process = stack.enter_context(running_dashboard(artifacts_dir))
-        playwright = stack.enter_context(sync_playwright())
-        memory = stack.enter_context(PeakResidentMemory(process.pid))
+    with running_dashboard(artifacts_dir) as (base_url, process), PeakResidentMemory(process.pid) as memory:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         print(f"  server RSS after start: {resident_megabytes(process.pid):.0f} MB", flush=True)
         row("page", "first visit s", "warm switch s", "reload s", "RSS MB", "errors shown")
-        for name in arguments.pages:
+        for name in pages:
             first, errors = render_seconds(page, f"{base_url}/{name}")
             reload_times, switch_times = [], []
-            for _ in range(arguments.repeats):
+            for _ in range(repeats):
                 seconds, more_errors = render_seconds(page, f"{base_url}/{name}")
                 reload_times.append(seconds)
                 errors = max(errors, more_errors)
@@ -147,22 +128,83 @@ def main(argv=None) -> dict:
             rss = resident_megabytes(process.pid)
             figures[name] = {"first_seconds": first, "reload_seconds": statistics.median(reload_times),
                              "switch_seconds": statistics.median(switch_times), "rss_mb": rss, "exceptions": errors}
-            if arguments.screenshots:
-                page.screenshot(path=str(arguments.screenshots / f"{name}.png"), full_page=True)
+            if screenshots:
+                page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
             row(name, f"{first:.2f}", f"{figures[name]['switch_seconds']:.2f}",
                 f"{figures[name]['reload_seconds']:.2f}", f"{rss:.0f}", str(errors))
         peak = memory.peak_mb
-        broken = leaderboard_reads_check(browser.new_page(), base_url, artifacts_dir) if arguments.runs else None
+        broken = leaderboard_reads_check(browser.new_page(), base_url, artifacts_dir) if reads_check else None
         browser.close()
     slowest = {key: max(item[key] for item in figures.values()) for key in ("first_seconds", "reload_seconds", "switch_seconds")}
     print(f"  slowest first visit {slowest['first_seconds']:.2f} s (target ≤ {FIRST_VISIT_TARGET_S:g} s: "
           f"{'met' if slowest['first_seconds'] <= FIRST_VISIT_TARGET_S else 'NOT met'}); slowest warm page switch "
           f"{slowest['switch_seconds']:.2f} s (target ≤ {SWITCH_TARGET_S:g} s: "
           f"{'met' if slowest['switch_seconds'] <= SWITCH_TARGET_S else 'NOT met'}); slowest warm full reload "
-          f"{slowest['reload_seconds']:.2f} s")
+          f"{slowest['reload_seconds']:.2f} s", flush=True)
     print(f"  server RSS peak {peak:.0f} MB over the walk (target ≤ {RSS_TARGET_MB / 1000:g} GB: "
-          f"{'met' if peak <= RSS_TARGET_MB else 'NOT met'})")
-    figures["_summary"] = {**slowest, "peak_rss_mb": peak, "broken_after_garbling": broken, "cpu_count": os.cpu_count()}
+          f"{'met' if peak <= RSS_TARGET_MB else 'NOT met'})", flush=True)
+    figures["_summary"] = {**slowest, "peak_rss_mb": peak, "broken_after_garbling": broken}
+    return figures
+
+
+def print_ratios(many: dict, few: dict, many_label: str, few_label: str) -> None:
+    """Per page, the many-run figure over the baseline's, both measured in this invocation."""
+    print(f"\n  side by side: {many_label} / {few_label} (same machine, same minutes)", flush=True)
+    row("page", "first visit", "warm switch", "RSS")
+    for name in [name for name in many if not name.startswith("_") and name in few]:
+        row(name, ratio_text(many[name]["first_seconds"], few[name]["first_seconds"]),
+            ratio_text(many[name]["switch_seconds"], few[name]["switch_seconds"]),
+            ratio_text(many[name]["rss_mb"], few[name]["rss_mb"]))
+    row("peak RSS", "", "", ratio_text(many["_summary"]["peak_rss_mb"], few["_summary"]["peak_rss_mb"]))
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description="Per-page render times and server memory of the dashboard in headless Chromium.")
+    parser.add_argument("--repeats", type=int, default=3, help="warm visits per page; the median is printed (default 3)")
+    parser.add_argument("--pages", nargs="+", default=list(ALL_PAGES), choices=ALL_PAGES)
+    parser.add_argument("--runs", type=int, help="build this many runs (replicate copies) instead of the 12 bench runs")
+    parser.add_argument("--group-size", type=int, default=10, help="runs per replicate group with --runs (default 10)")
+    parser.add_argument("--source-artifacts", type=Path, help="with --runs: copy this folder's finished runs")
+    parser.add_argument("--baseline", action="store_true",
+                        help="with --runs: first walk the folder the copies came from, then print ratios")
+    parser.add_argument("--artifacts-dir", type=Path, help="time this artifacts folder instead of generated runs")
+    parser.add_argument("--screenshots", type=Path, help="save a full-page screenshot of every page here")
+    arguments = parser.parse_args(argv)
+    if arguments.runs and arguments.artifacts_dir:
+        parser.error("--runs builds its own folder; leave out --artifacts-dir")
+    if arguments.baseline and not arguments.runs:
+        parser.error("--baseline compares --runs N with the runs they copy; give --runs")
+
+    from playwright.sync_api import sync_playwright
+
+    folder_name = (arguments.artifacts_dir or (f"{arguments.runs} runs in groups of {arguments.group_size}"
+                                               if arguments.runs else "12 generated runs"))
+    header(f"dashboard render times and memory ({folder_name}, headless Chromium)")
+    if arguments.screenshots:
+        arguments.screenshots.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as scratch_name, sync_playwright() as playwright:
+        scratch = Path(scratch_name)
+        baseline = None
+        if arguments.artifacts_dir:
+            artifacts_dir = arguments.artifacts_dir.resolve()
+        elif arguments.runs:
+            started = time.perf_counter()
+            artifacts_dir, origin, source_dir = build_folder(scratch, arguments.runs, arguments.group_size,
+                                                             arguments.source_artifacts)
+            print(f"  built {arguments.runs} runs ({arguments.runs // arguments.group_size} groups of "
+                  f"{arguments.group_size}) from {origin} in {time.perf_counter() - started:.0f} s", flush=True)
+            if arguments.baseline:
+                print(f"\n  baseline: {origin}", flush=True)
+                baseline = walk(playwright, source_dir, arguments.pages, arguments.repeats)
+                print(f"\n  {arguments.runs} runs", flush=True)
+        else:
+            artifacts_dir = make_bench_artifacts(scratch / "artifacts")
+        figures = walk(playwright, artifacts_dir, arguments.pages, arguments.repeats, arguments.screenshots,
+                       reads_check=bool(arguments.runs))
+    if baseline:
+        print_ratios(figures, baseline, f"{arguments.runs} runs", "the runs they copy")
+        figures["_baseline"] = baseline
+    figures["_summary"]["cpu_count"] = os.cpu_count()
     return figures
 
 
