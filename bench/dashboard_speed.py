@@ -42,13 +42,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import common  # noqa: F401
-from dashboard.run_listing import VERIFY_FILES_UP_TO
+import common  # noqa: F401  (first: puts the repo on the path)
 from common import header, ratio_text, row
 from dashboard_server import (
     CHROMIUM, NAV_TITLES, PeakResidentMemory, finished_runs, make_bench_artifacts, make_many_runs, render_seconds,
     resident_megabytes, running_dashboard, switch_seconds,
 )
+
+from dashboard.run_listing import VERIFY_FILES_UP_TO
 
 ALL_PAGES = tuple(NAV_TITLES)
 FIRST_VISIT_TARGET_S = 5.0

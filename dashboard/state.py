@@ -4,7 +4,8 @@ Caches are keyed by file modification times, so a run that appears or changes
 shows up on the next rerun without restarting the server; all of them are
 bounded. The runs are listed once per change of the folder for every session
 (``SharedRuns``), re-reading only the runs whose files changed
-(``dashboard.run_listing``); with hundreds of runs the listing reads run.json only. Models live in ``st.cache_resource`` (one copy per process, never
+(``dashboard.run_listing``); with hundreds of runs the listing reads run.json
+only. Models live in ``st.cache_resource`` (one copy per process, never
 mutated); data in ``st.cache_data``.
 """
 
