@@ -1,18 +1,24 @@
-"""A bench artifacts folder of 12 runs and a real Streamlit server on it, for the dashboard benchmarks.
+"""Bench artifacts folders (12 runs, or hundreds of replicate copies) and a real Streamlit server on them.
 
-The runs are schema-valid fixture runs (``tests.factories.make_run``) whose
+The 12 runs are schema-valid fixture runs (``tests.factories.make_run``) whose
 predictions cover the real 10,000 CIFAR-10 test images, so every gallery and
 confusion matrix works at full size; their model is the factories' tiny model.
+``make_many_runs`` copies finished runs (real ones, or those 12) into replicate
+groups, for the many-runs benchmark.
 
-    from dashboard_server import make_bench_artifacts, running_dashboard   # from a script in bench/
+    from dashboard_server import make_bench_artifacts, make_many_runs, running_dashboard   # from a script in bench/
     with running_dashboard(make_bench_artifacts(folder)) as server: ...
+    make_many_runs(folder, templates=list_runs(source), groups=50, seeds=10)   # 500 runs
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +29,8 @@ from dashboard.launch import serve_dashboard
 
 # Page name -> its link text in the sidebar navigation (dashboard/app.py).
 NAV_TITLES = {"overview": "Overview", "curves": "Curves", "confusion": "Confusion", "misclassified": "Misclassified",
-              "compare": "Compare", "failures": "Failures", "report": "Report", "classify": "Classify", "data": "Data"}
+              "compare": "Compare", "failures": "Failures", "report": "Report", "classify": "Classify", "data": "Data",
+              "add_model": "Add a model"}
 PAGES = ("overview", "curves", "confusion", "misclassified", "compare", "failures", "report", "classify", "data")
 CHROMIUM = "/usr/bin/chromium"
 # (run id, model, optimizer, learning rate, epochs): 12 complete runs across the study's models.
@@ -52,6 +59,59 @@ def make_bench_artifacts(artifacts_dir: str | os.PathLike) -> Path:
         make_run(artifacts_dir, run_id, model=model, optimizer=optimizer, learning_rate=learning_rate, epochs=epochs,
                  seed=seed, test_images=test_images, test_labels=test_labels, started_minutes_ago=120 - seed)
     return Path(artifacts_dir)
+
+
+# Files a copy leaves out: resume state exists only while a run is unfinished.
+SKIPPED_IN_COPIES = ("backup",)
+# Seed-to-seed spread of the copies' test accuracy (a fraction): about what a second seed moves a CIFAR-10 CNN.
+ACCURACY_JITTER = 0.006
+
+
+def finished_runs(artifacts_dir: str | os.PathLike) -> list:
+    """The complete, undamaged runs of ``artifacts_dir`` (``RunInfo``), in ``list_runs`` order; [] when none."""
+    from runstore import list_runs
+
+    return [info for info in list_runs(artifacts_dir) if info.status == "complete"]
+
+
+def make_many_runs(artifacts_dir: str | os.PathLike, templates: list, groups: int = 50, seeds: int = 10,
+                   random_seed: int = 0) -> list[Path]:
+    """Copy ``templates`` (complete ``RunInfo``s) into ``groups`` replicate groups of ``seeds`` runs each.
+
+    Group ``g`` copies template ``g % len(templates)`` ``seeds`` times, files and all;
+    each copy's run.json gets its own ``run_id`` (``<group>-s<seed>``), the ``group``
+    and ``seed`` a replicate records (schema 2), and a test accuracy jittered by
+    ``ACCURACY_JITTER`` (seeded by ``random_seed``), so groups have a spread to show.
+    Returns the new run folders; every copy is checked against the run.json contract.
+    """
+    import numpy as np
+
+    from runstore import atomic_write_text, run_dir
+    from runstore.layout import RUN_FILE
+    from runstore.reader import read_run_record
+
+    if not templates:
+        raise ValueError("make_many_runs needs at least one complete run to copy.")
+    if groups < 1 or seeds < 1:
+        raise ValueError(f"groups and seeds must be at least 1, got {groups} and {seeds}")
+    rng = np.random.default_rng(random_seed)
+    folders = []
+    for number in range(groups):
+        template = templates[number % len(templates)]
+        source = read_run_record(template.path)  # upgraded to the current schema
+        group = f"{source['model']}-cfg{number:02d}"
+        for seed in range(seeds):
+            record = json.loads(json.dumps(source))
+            record.update(run_id=f"{group}-s{seed}", group=group, seed=seed)
+            record["config"] = {**record.get("config", {}), "seed": seed}
+            accuracy = record["test_accuracy"] + rng.normal(0.0, ACCURACY_JITTER)
+            record["test_accuracy"] = float(np.clip(accuracy, 0.0, 1.0))
+            folder = run_dir(artifacts_dir, record["run_id"])
+            shutil.copytree(template.path, folder, ignore=shutil.ignore_patterns(*SKIPPED_IN_COPIES))
+            atomic_write_text(folder / RUN_FILE, json.dumps(record, indent=2) + "\n")
+            read_run_record(folder)  # raises BrokenRun if a copy broke the contract
+            folders.append(folder)
+    return folders
 
 
 @contextlib.contextmanager
@@ -108,6 +168,29 @@ def resident_megabytes(process_id: int) -> float:
         with contextlib.suppress(psutil.Error):
             total += process.memory_info().rss
     return total / 1e6
+
+
+class PeakResidentMemory:
+    """Context manager sampling ``resident_megabytes(process_id)`` every ``interval`` seconds; ``peak_mb`` is the highest."""
+
+    def __init__(self, process_id: int, interval: float = 0.2) -> None:
+        self.process_id, self.interval, self.peak_mb = process_id, interval, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):  # the server may be stopping
+                self.peak_mb = max(self.peak_mb, resident_megabytes(self.process_id))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakResidentMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def write_upload_image(folder: str | os.PathLike) -> Path:

@@ -67,7 +67,7 @@ state.render_sidebar()
 
 
 def start_classify_warmup() -> None:
-    """Once per process: load every finished run's model and trace its inference in the background.
+    """Once per process: load the finished runs' models (``state.warmup_order``) and trace inference in the background.
 
     The focus run (Classify's default model) goes first. The loader is the cached one Classify
     uses, so its first answer finds the models ready (see ``serving.warmup``).
@@ -82,9 +82,7 @@ def start_classify_warmup() -> None:
     ctx = state.context()
     if not ctx.complete:
         return  # nothing to warm yet; a later rerun starts it once a run has finished
-    order = [ctx.focus] if ctx.focus in ctx.complete else []
-    order += [run_id for run_id in ctx.complete if run_id not in order]
-    start_warmup(order, lambda run_id: state.model(ctx.info(run_id)),
+    start_warmup(state.warmup_order(ctx), lambda run_id: state.model(ctx.info(run_id)),
                  modules=("serving.uploads", "analysis.answers", "analysis.figures"))
 
 

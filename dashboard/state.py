@@ -2,7 +2,10 @@
 
 Caches are keyed by file modification times, so a run that appears or changes
 shows up on the next rerun without restarting the server; all of them are
-bounded. Models live in ``st.cache_resource`` (one copy per process, never
+bounded. The runs are listed once per change of the folder for every session
+(``SharedRuns``), re-reading only the runs whose files changed
+(``dashboard.run_listing``); with hundreds of runs the listing reads run.json
+only. Models live in ``st.cache_resource`` (one copy per process, never
 mutated); data in ``st.cache_data``.
 """
 
@@ -21,9 +24,10 @@ import streamlit as st
 
 from analysis.figures import run_colors
 from analysis.leaderboard import default_focus_run, selectable_runs
-from runstore import BrokenRun, RunInfo, folder_signature, list_runs, read_history, read_predictions, resolve_artifacts_dir
+from dashboard.run_listing import RunListing
+from runstore import BrokenRun, RunInfo, folder_signature, read_history, read_predictions, resolve_artifacts_dir
 from runstore.cifar import CLASS_NAMES, DataError, load_test_set
-from runstore.layout import ARTIFACTS_ENV, runs_root
+from runstore.layout import ARTIFACTS_ENV, HISTORY_FILE, runs_root
 from runstore.preprocessing import run_preprocessing
 
 # Session keys; the two run keys are also URL query parameters, so a link reproduces the view.
@@ -78,9 +82,9 @@ class RunsSnapshot:
     taken_at: float
 
 
-def build_snapshot(folder: Path, signature: tuple, now: float) -> RunsSnapshot:
-    """Read every run of ``folder`` and derive what the sidebar and the pages share."""
-    runs = list_runs(folder)
+def build_snapshot(folder: Path, signature: tuple, now: float, listing: RunListing | None = None) -> RunsSnapshot:
+    """List the runs of ``folder`` (through ``listing``, which re-reads only changed runs) and derive what pages share."""
+    runs = (listing or RunListing()).runs(folder, signature)
     by_id = {info.run_id: info for info in runs}
     selectable = selectable_runs(runs)
     default_compare = [run_id for run_id in selectable
@@ -97,7 +101,8 @@ class SharedRuns:
     call while they cost under ``STAT_BUDGET_SECONDS``, else (hundreds of runs) at
     most every ``RECHECK_SECONDS``. A snapshot older than ``REREAD_SECONDS`` is
     re-read anyway: a trainer killed mid-run changes no file, and re-checking its
-    process is what turns "running" into "interrupted".
+    process is what turns "running" into "interrupted". Re-reading goes through a
+    ``RunListing``, which reads again only the runs whose files changed.
     """
 
     STAT_BUDGET_SECONDS = 0.005
@@ -109,6 +114,7 @@ class SharedRuns:
         self._lock = threading.Lock()
         self._snapshots: dict[Path, RunsSnapshot] = {}
         self._checked: dict[Path, tuple[float, float, float]] = {}  # folder -> (checked at, runs-folder mtime, stat cost)
+        self._listing = RunListing()
 
     def get(self, folder: Path, now: float | None = None) -> RunsSnapshot:
         """The current snapshot of ``folder``, re-read only when something changed."""
@@ -124,7 +130,7 @@ class SharedRuns:
         signature = folder_signature(folder)
         stat_cost = time.perf_counter() - started
         if cached is None or signature != cached.signature or now - cached.taken_at >= self.REREAD_SECONDS:
-            cached = build_snapshot(folder, signature, now)
+            cached = build_snapshot(folder, signature, now, self._listing)
         with self._lock:
             self._snapshots[folder] = cached
             self._checked[folder] = (now, runs_mtime, stat_cost)
@@ -132,7 +138,14 @@ class SharedRuns:
             for stale in list(self._snapshots)[:-self.MAX_FOLDERS]:
                 self._snapshots.pop(stale, None)
                 self._checked.pop(stale, None)
+                self._listing.forget_folder(stale)
         return cached
+
+    def report_problem(self, folder: Path, info: RunInfo, problem: str) -> None:
+        """A page found ``problem`` reading ``info``'s files: list the run as broken from the next snapshot on."""
+        self._listing.report_problem(info, problem)
+        with self._lock:
+            self._snapshots.pop(folder, None)
 
 
 def _mtime_or_zero(path: Path) -> float:
@@ -155,16 +168,19 @@ def all_runs() -> list[RunInfo]:
     return snapshot().runs
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+# A history is a few kilobytes: room for every run Curves draws (12 groups of 10) and the Report's.
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
 def _cached_history(path: str, key: tuple) -> pd.DataFrame:
     return read_history(path)
 
 
 def history(info: RunInfo) -> pd.DataFrame | None:
-    """The run's history.csv, or None when it has none yet or it cannot be read."""
+    """The run's history.csv, or None when it has none yet or it cannot be read (the Overview then says why)."""
     try:
         return _cached_history(str(info.path), info.mtime_key)
-    except BrokenRun:
+    except BrokenRun as error:
+        if (info.path / HISTORY_FILE).exists():  # damaged, not merely not written yet
+            SHARED_RUNS.report_problem(artifacts_dir(), info, str(error))
         return None
 
 
@@ -174,8 +190,13 @@ def _cached_predictions(path: str, key: tuple) -> tuple[np.ndarray, np.ndarray]:
 
 
 def predictions(info: RunInfo) -> tuple[np.ndarray, np.ndarray]:
-    """``(y_true, probs)`` of a complete run; raises ``BrokenRun`` with the reason."""
-    return _cached_predictions(str(info.path), info.mtime_key)
+    """``(y_true, probs)`` of a complete run; raises ``BrokenRun`` with the reason (and the Overview lists it)."""
+    try:
+        return _cached_predictions(str(info.path), info.mtime_key)
+    except BrokenRun as error:
+        # A listing of many runs does not open predictions: the first page that does remembers the damage.
+        SHARED_RUNS.report_problem(artifacts_dir(), info, str(error))
+        raise
 
 
 @st.cache_resource(max_entries=2, ttl=3600, show_spinner="Reading the CIFAR-10 test images…")
@@ -197,11 +218,25 @@ def test_set() -> tuple[np.ndarray, np.ndarray] | str:
 
 # Bounded above the dozen runs a study has, so "every finished run" on Classify never evicts
 # a model it is about to use again; least recently used ones go first beyond that.
-@st.cache_resource(max_entries=16, ttl=3600, show_spinner="Loading the model…")
+MODEL_CACHE_ENTRIES = 16
+
+
+@st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, ttl=3600, show_spinner="Loading the model…")
 def _cached_model(folder: str, run_id: str, key: tuple):
     from serving.models import load_run_model  # imported late: it imports Keras
 
     return load_run_model(folder, run_id)
+
+
+def warmup_order(ctx: "Context") -> list[str]:
+    """The finished runs whose models Classify's warm-up loads: the focus run first, at most ``MODEL_CACHE_ENTRIES``.
+
+    No more than the model cache holds: with hundreds of replicates, warming them all would take
+    minutes of CPU and evict the focus run's model, the one Classify answers with first.
+    """
+    order = [ctx.focus] if ctx.focus in ctx.complete else []
+    order += [run_id for run_id in ctx.complete if run_id not in order]
+    return order[:MODEL_CACHE_ENTRIES]
 
 
 def model(info: RunInfo):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,8 +85,12 @@ def read_run_record(path: str | os.PathLike) -> dict:
         raise BrokenRun(str(error)) from None
 
 
-def inspect_run(path: Path, check_predictions: bool = True) -> RunInfo:
-    """Build the ``RunInfo`` of one run folder, collecting every problem found."""
+def inspect_run(path: Path, check_predictions: bool = True, check_history: bool = True) -> RunInfo:
+    """Build the ``RunInfo`` of one run folder, collecting every problem found.
+
+    ``check_predictions`` and ``check_history`` read and validate those files; without
+    them only run.json is read and the other files are stat-ed (a listing of hundreds of runs).
+    """
     info = RunInfo(run_id=path.name, path=path, record=None)
     try:
         info.record = read_run_record(path)
@@ -96,7 +101,7 @@ def inspect_run(path: Path, check_predictions: bool = True) -> RunInfo:
     info.interrupted = run_status(info.record) == STATUS_INTERRUPTED
     # A running run may not have finished its first epoch yet; a complete one must have a history.
     history_expected = status == STATUS_COMPLETE or (status == STATUS_RUNNING and (path / HISTORY_FILE).exists())
-    if history_expected:
+    if history_expected and check_history:
         try:
             read_history(path)
         except BrokenRun as error:
@@ -129,13 +134,13 @@ def list_runs(artifacts_dir: str | os.PathLike, check_predictions: bool = True) 
     root = runs_root(artifacts_dir)
     if not root.is_dir():
         return []
-    runs = [
+    return newest_first(
         inspect_run(entry, check_predictions=check_predictions)
         for entry in root.iterdir()
         if entry.is_dir() and RUN_ID_PATTERN.match(entry.name)
-    ]
+    )
 
-    def started(info: RunInfo) -> str:
-        return (info.record or {}).get("started_at", "")
 
-    return sorted(runs, key=lambda info: (started(info), info.run_id), reverse=True)
+def newest_first(runs: Iterable[RunInfo]) -> list[RunInfo]:
+    """``runs`` in listing order: latest ``started_at`` first, ties by run id (descending)."""
+    return sorted(runs, key=lambda info: ((info.record or {}).get("started_at", ""), info.run_id), reverse=True)

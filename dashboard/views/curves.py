@@ -1,7 +1,9 @@
 """Curves: accuracy and loss of every compared run on shared axes, live while training.
 
 Replicates of one setting (a group) draw as their mean and a band on the exact
-epochs they share (``analysis.group_curves``); each run alone on demand.
+epochs they share (``analysis.group_curves``); each run alone on demand. At most
+``MAX_GROUPS_DRAWN`` groups are drawn (the first chosen), so ticking every group of
+hundreds of runs neither reads every history nor draws an unreadable chart.
 """
 
 import streamlit as st
@@ -13,6 +15,16 @@ from analysis.model_card import NO_CURVES, has_curves
 from dashboard import state
 from runstore.groups import group_runs
 
+# More bands than this are unreadable on one chart, and each costs its members' histories.
+MAX_GROUPS_DRAWN = 12
+
+
+def runs_to_draw(compared: list[str], records: dict) -> list[str]:
+    """The runs of the first ``MAX_GROUPS_DRAWN`` groups among ``compared`` (run id -> record), in their order."""
+    groups = list(group_runs(records[run_id] for run_id in compared).values())[:MAX_GROUPS_DRAWN]
+    return [record["run_id"] for members in groups for record in members]
+
+
 st.title("Training curves")
 ctx = state.context()
 state.require_runs(ctx)
@@ -21,6 +33,10 @@ if not ctx.compared:
     st.stop()
 
 compared_groups = group_runs(ctx.info(run_id).record for run_id in ctx.compared)
+if len(compared_groups) > MAX_GROUPS_DRAWN:
+    drawn = runs_to_draw(ctx.compared, {run_id: ctx.info(run_id).record for run_id in ctx.compared})
+    st.caption(f"Drawing the first {MAX_GROUPS_DRAWN} of the {len(compared_groups)} groups chosen ({len(drawn)} of "
+               f"{len(ctx.compared)} runs). Choose fewer under **Runs to compare** to see the others.")
 has_replicates = any(len(members) > 1 for members in compared_groups.values())
 grouped = st.toggle(
     "Group replicates (mean and band)", value=has_replicates, key="group_curves", disabled=not has_replicates,
@@ -93,7 +109,7 @@ def charts() -> None:
     """The two charts and the best-epoch table; re-run every few seconds while a run trains."""
     live = state.context()
     histories, records, missing, without_curves = {}, {}, [], []
-    for run_id in live.compared:
+    for run_id in runs_to_draw(live.compared, {run_id: live.info(run_id).record for run_id in live.compared}):
         info = live.info(run_id)
         if not has_curves(info.record or {}):
             without_curves.append(run_id)
