@@ -337,10 +337,14 @@ def _or(items: Sequence[str]) -> str:
 
 def _what_else_differed(question: Mapping, pairs: Sequence[tuple[Sequence, Sequence, str, str]]) -> str:
     """The controlled-comparison warning to state before the verdict, when the groups differ in more than the question's factor."""
+    factor = question.get("factor")
+    # A factor may be settings that vary together by design (each optimizer at its own learning rate).
+    factor_settings = {part.replace("_", " ") for part in ([factor] if isinstance(factor, str) else factor or [])}
     for infos_a, infos_b, name_a, name_b in pairs:
         check = comparison_check([info.record for info in infos_a], [info.record for info in infos_b], name_a, name_b)
-        # A factor question varies one setting by design; a recipe question varies several.
-        if check.warning and (question.get("factor") == "recipe" or len(check.differences) > 1):
+        beyond_factor = [difference for difference in check.differences if difference.setting not in factor_settings]
+        # A factor question varies its setting(s) by design; a recipe question varies several.
+        if check.warning and (factor == "recipe" or len(beyond_factor) > (0 if len(factor_settings) > 1 else 1)):
             return check.warning + " "
     return ""
 

@@ -231,3 +231,19 @@ def test_three_groups_without_a_detectable_difference_say_so_and_rank_nothing_as
     assert finding.status == STATUS_NO_DIFFERENCE
     assert ". No detectable difference at this budget between " in finding.sentence
     assert "beats" not in finding.sentence and "better" not in finding.sentence
+
+
+def test_a_factor_of_settings_that_vary_together_is_not_called_uncontrolled():
+    from types import SimpleNamespace
+
+    from analysis.findings import _what_else_differed
+
+    def info(optimizer, rate, limit=2000):
+        return SimpleNamespace(record={"model": "simple_cnn", "optimizer": optimizer, "learning_rate": rate,
+                                       "config": {"model": "simple_cnn", "optimizer": optimizer, "learning_rate": rate, "train_limit": limit},
+                                       "data": {"train_images": limit}, "weights": "none"})
+
+    question = {"factor": ["optimizer", "learning_rate"]}
+    assert _what_else_differed(question, [([info("adam", 0.001)], [info("sgd", 0.01)], "adam", "sgd")]) == ""
+    warning = _what_else_differed(question, [([info("adam", 0.001)], [info("sgd", 0.01, limit=5000)], "adam", "sgd")])
+    assert warning.startswith("Not a controlled comparison") and "training images" in warning
