@@ -101,6 +101,9 @@ class ServerWarmUp:
                  timeout: float = START_TIMEOUT_SECONDS):
         self.visit = None  # dashboard.warm_session.PageVisit once the page has run (or failed)
         self.started_at = time.monotonic()
+        from dashboard.warm_session import import_protocol
+
+        import_protocol()  # here, not in the thread: see import_protocol
         self._thread = threading.Thread(target=self._run, args=(base_url, process, log_path, timeout),
                                         name="dashboard-warm-session", daemon=True)
         self._thread.start()

@@ -66,6 +66,19 @@ def rerun_message(base_url: str, page: str) -> bytes:
     return message.SerializeToString()
 
 
+def import_protocol() -> None:
+    """Import what ``open_page`` needs (Streamlit's protobuf messages, the websocket client) in the calling thread.
+
+    Call it before ``open_page`` runs in a background thread: importing the
+    ``streamlit`` package in two threads at once ends in Python's "partially
+    initialized module" ImportError (seen when a benchmark imported Streamlit
+    while the warm-up thread did).
+    """
+    import streamlit.proto.BackMsg_pb2  # noqa: F401
+    import streamlit.proto.ForwardMsg_pb2  # noqa: F401
+    import websockets.sync.client  # noqa: F401
+
+
 def open_page(base_url: str, page: str = "", timeout: float = PAGE_TIMEOUT_SECONDS) -> PageVisit:
     """Run ``page`` once in a new session of the server at ``base_url``, then close the session.
 
