@@ -3,7 +3,7 @@
 Examples::
 
     python -m training models
-    python -m training run --model simple_cnn --epochs 1 --train-limit 2000
+    python -m training run --model simple_cnn --blocks 1 --epochs 3 --train-limit 5000   # 41% in about 30 s on 2 cores
     python -m training run --model vgg16_transfer --weights none --run-id vgg-try
     python -m training suite demo --dry-run
     python -m training suite demo --executor ray                 # runs in parallel on Ray
