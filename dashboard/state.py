@@ -44,7 +44,7 @@ Train the first model, then come back (this page updates by itself):
 ```bash
 make demo                                   # trains the demo suite and serves this app
 # or just one small model, about a minute on a laptop CPU:
-python -m training run --model simple_cnn --epochs 1 --train-limit 2000
+python -m training run --model simple_cnn --blocks 1 --epochs 3 --train-limit 5000
 ```
 
 Runs are read from `ARTIFACTS_DIR` (now `{artifacts}`); set it before

@@ -9,7 +9,7 @@ unknown keys and wrong types are rejected with a message that says what is valid
 Usage::
 
     from training.config import RunConfig
-    config = RunConfig.from_dict({"model": "simple_cnn", "epochs": 1, "train_limit": 2000})
+    config = RunConfig.from_dict({"model": "simple_cnn", "blocks": 1, "epochs": 3, "train_limit": 5000})
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Usage::
 
     from training.config import RunConfig
     from training.train import run_training
-    folder = run_training(RunConfig.from_dict({"model": "simple_cnn", "epochs": 1, "train_limit": 2000}))
+    folder = run_training(RunConfig.from_dict({"model": "simple_cnn", "blocks": 1, "epochs": 3, "train_limit": 5000}))
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ complete = sorted(ctx.complete, key=lambda run_id: -(ctx.info(run_id).record.get
 if len(complete) < 2:
     st.info("Comparing needs two finished runs, and there "
             + ("is only one" if complete else "is none") + " so far. Train another model "
-            "(for example `python -m training run --model simple_cnn --epochs 1 --train-limit 2000`) and come back.")
+            "(for example `python -m training run --model simple_cnn --blocks 1 --epochs 3 --train-limit 5000`) and come back.")
     st.stop()
 
 sides = comparison_sides({run_id: ctx.info(run_id).record for run_id in complete})
