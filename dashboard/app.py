@@ -66,6 +66,10 @@ with st.sidebar:
 state.render_sidebar()
 
 
+# Seconds between the page that starts the warm-up and the warm-up itself (see serving.warmup.start_warmup).
+WARMUP_DELAY_SECONDS = 5.0
+
+
 def start_classify_warmup() -> None:
     """Once per process: load the finished runs' models (``state.warmup_order``) and trace inference in the background.
 
@@ -83,7 +87,7 @@ def start_classify_warmup() -> None:
     if not ctx.complete:
         return  # nothing to warm yet; a later rerun starts it once a run has finished
     start_warmup(state.warmup_order(ctx), lambda run_id: state.model(ctx.info(run_id)),
-                 modules=("serving.uploads", "analysis.answers", "analysis.figures"))
+                 modules=("serving.uploads", "analysis.answers", "analysis.figures"), delay_seconds=WARMUP_DELAY_SECONDS)
 
 
 try:
