@@ -6,9 +6,9 @@ difference at this budget" when the interval covers zero (never "slightly better
 
 Usage::
 
-    from analysis.findings import budget_text, difference_sentence, spread_sentence
+    from analysis.findings import difference_sentence, shared_budget_text, spread_sentence
     result = compare_groups(...)                          # analysis.replicates
-    print(difference_sentence(result, budget_text(records_a + records_b)))
+    print(difference_sentence(result, shared_budget_text(infos_a + infos_b)))  # runstore RunInfo
 
     # A recorded suite's questions (runstore.suite_record), each answered in one Finding:
     suites, problems = suite_findings(artifacts_dir, list_runs(artifacts_dir))
@@ -60,21 +60,6 @@ def _count(values: Sequence) -> str:
         return ""
     low, high = numbers[0], numbers[-1]
     return f"{low:,.0f}" if low == high else f"{low:,.0f}–{high:,.0f}"
-
-
-def budget_text(records: Sequence[Mapping]) -> str:
-    """The budget the runs trained at: ``on 10,000 training images, 4 epochs`` (ranges when they differ)."""
-    images = _count([(record.get("data") or {}).get("train_images") for record in records])
-    epochs = _count([record.get("epochs_run") for record in records])
-    budgets = _count([(record.get("config") or {}).get("time_budget_seconds") for record in records])
-    parts = []
-    if images:
-        parts.append(f"{images} training images")
-    if epochs:
-        parts.append(f"{epochs} epoch{'' if epochs == '1' else 's'}")
-    if budgets:
-        parts.append(f"a {budgets} s time budget")
-    return "on " + ", ".join(parts) if parts else "at an unrecorded budget"
 
 
 def seeds_text(result: GroupDifference) -> str:

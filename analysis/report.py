@@ -40,7 +40,7 @@ from analysis.comparison_figures import reliability_figure
 from analysis.curves import curve_events
 from analysis.controlled import comparison_check
 from analysis.figures import confusion_figure, curves_figure, run_colors
-from analysis.findings import SuiteFindings, budget_text, difference_sentence, spread_sentence
+from analysis.findings import SuiteFindings, difference_sentence, shared_budget_text, spread_sentence
 from analysis.groups import group_statistics
 from analysis.images import upscale_nearest
 from analysis.leaderboard import leaderboard_frame
@@ -224,13 +224,14 @@ def group_findings(runs: Sequence[ReportRun], comparisons: Sequence[tuple[str, s
             raise ValueError(f"No chosen run belongs to group {', '.join(missing)}: choose its runs or another pair.")
         if name_a == name_b:
             raise ValueError(f"Group {name_a} cannot be compared with itself.")
-        records_a = [run.record for run in groups[name_a]]
-        records_b = [run.record for run in groups[name_b]]
-        check = comparison_check(records_a, records_b, name_a=name_a, name_b=name_b)
+        check = comparison_check([run.record for run in groups[name_a]], [run.record for run in groups[name_b]],
+                                 name_a=name_a, name_b=name_b)
         result = compare_groups(name_a, {run.run_id: (run.y_true, run.probs) for run in groups[name_a]},
                                 name_b, {run.run_id: (run.y_true, run.probs) for run in groups[name_b]})
         findings.append(GroupFinding(name_a, name_b, check.summary, check.warning is None,
-                                     difference_sentence(result, budget_text(records_a + records_b)),
+                                     # The budget in the words the Overview's findings and Compare use.
+                                     difference_sentence(result, shared_budget_text(
+                                         [run.info for run in groups[name_a] + groups[name_b]])),
                                      spread_sentence(result)))
     return findings
 

@@ -1,6 +1,8 @@
 """Findings sentences from synthetic groups: significant, not significant, single seed."""
 
-from analysis.findings import budget_text, difference_sentence, spread_sentence
+from types import SimpleNamespace
+
+from analysis.findings import difference_sentence, shared_budget_text, spread_sentence
 from analysis.replicates import GroupDifference
 from analysis.stats import Interval
 
@@ -10,13 +12,17 @@ def result(lower, upper, estimate, accuracies_a=(0.40, 0.42, 0.41), accuracies_b
                            Interval(estimate, lower, upper, 0.95), counted)
 
 
-def test_budget_text_states_images_epochs_and_ranges():
+def test_budget_text_states_images_epochs_and_ranges(tmp_path):
+    def infos(*records):  # run folders without a history: no images-seen figure to add
+        return [SimpleNamespace(record=record, path=tmp_path / "none") for record in records]
+
     records = [{"data": {"train_images": 10_000}, "epochs_run": 4, "config": {}},
                {"data": {"train_images": 10_000}, "epochs_run": 4, "config": {"time_budget_seconds": 900}}]
-    assert budget_text(records) == "on 10,000 training images, 4 epochs, a 900 s time budget"
-    assert budget_text([{"data": {"train_images": 2000}, "epochs_run": 1}, {"data": {"train_images": 5000}, "epochs_run": 3}]) \
-        == "on 2,000–5,000 training images, 1–3 epochs"
-    assert budget_text([{}]) == "at an unrecorded budget"
+    assert shared_budget_text(infos(*records)) == "on 10,000 training images × 4 epochs, a 900 s time budget"
+    assert shared_budget_text(infos({"data": {"train_images": 2000}, "epochs_run": 1},
+                                    {"data": {"train_images": 5000}, "epochs_run": 3})) \
+        == "on 2,000–5,000 training images × 1–3 epochs"
+    assert shared_budget_text(infos({})) == "at an unrecorded budget"
 
 
 def test_significant_difference_states_estimate_interval_seeds_and_budget():

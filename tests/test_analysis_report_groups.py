@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.controlled import comparison_check
-from analysis.findings import budget_text, difference_sentence, spread_sentence
+from analysis.findings import difference_sentence, shared_budget_text, spread_sentence
 from analysis.replicates import compare_groups
 from analysis.report import (ReportRun, build_report_html, default_group_comparisons, group_findings, group_pairs,
                              groups_frame, interval_wording)
@@ -58,8 +58,9 @@ def test_group_findings_say_what_differed_then_the_verdict_with_n(runs):
     members = {name: [run for run in runs if run.run_id.startswith(name)] for name in GROUPS}
     result = compare_groups("narrow", {run.run_id: (run.y_true, run.probs) for run in members["narrow"]},
                             "wide", {run.run_id: (run.y_true, run.probs) for run in members["wide"]})
-    records = [run.record for run in members["narrow"] + members["wide"]]
-    assert finding.sentence == difference_sentence(result, budget_text(records))
+    # The report states the budget in the same words as the findings and Compare.
+    infos = [run.info for run in members["narrow"] + members["wide"]]
+    assert finding.sentence == difference_sentence(result, shared_budget_text(infos))
     assert finding.spread == spread_sentence(result)
     assert "3 seeds each" in finding.sentence and "wide beats narrow" in finding.sentence
     assert finding.check == comparison_check([run.record for run in members["narrow"]],
