@@ -28,6 +28,7 @@ from dashboard.run_listing import RunListing
 from runstore import BrokenRun, RunInfo, folder_signature, read_history, read_predictions, resolve_artifacts_dir
 from runstore.cifar import CLASS_NAMES, DataError, load_test_set
 from runstore.layout import ARTIFACTS_ENV, HISTORY_FILE, runs_root
+from runstore.signature import mtime_ns
 from runstore.preprocessing import run_preprocessing
 
 # Session keys; the two run keys are also URL query parameters, so a link reproduces the view.
@@ -113,16 +114,16 @@ class SharedRuns:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._snapshots: dict[Path, RunsSnapshot] = {}
-        self._checked: dict[Path, tuple[float, float, float]] = {}  # folder -> (checked at, runs-folder mtime, stat cost)
+        self._checked: dict[Path, tuple[float, int | None, float]] = {}  # folder -> (checked at, runs-folder mtime_ns, stat cost)
         self._listing = RunListing()
 
     def get(self, folder: Path, now: float | None = None) -> RunsSnapshot:
         """The current snapshot of ``folder``, re-read only when something changed."""
         now = time.monotonic() if now is None else now
-        runs_mtime = _mtime_or_zero(runs_root(folder))
+        runs_mtime = mtime_ns(runs_root(folder))
         with self._lock:
             cached = self._snapshots.get(folder)
-            checked_at, checked_mtime, stat_cost = self._checked.get(folder, (0.0, -1.0, 0.0))
+            checked_at, checked_mtime, stat_cost = self._checked.get(folder, (0.0, None, 0.0))
             if (cached is not None and runs_mtime == checked_mtime and now - cached.taken_at < self.REREAD_SECONDS
                     and stat_cost > self.STAT_BUDGET_SECONDS and now - checked_at < self.RECHECK_SECONDS):
                 return cached
@@ -146,13 +147,6 @@ class SharedRuns:
         self._listing.report_problem(info, problem)
         with self._lock:
             self._snapshots.pop(folder, None)
-
-
-def _mtime_or_zero(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 SHARED_RUNS = SharedRuns()
