@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runstore.layout import run_dir, validate_run_id
+from runstore.preprocessing import PREPROCESSING_MODES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 UPLOADS_DIR = "uploads"
@@ -57,14 +58,18 @@ MAX_HISTORY_BYTES = 5 * 1024 * 1024
 MEGABYTE = 1024 * 1024  # Streamlit's megabyte, as in server.maxUploadSize
 STOP_GRACE_SECONDS = 15
 
-# What each --preprocessing mode means, in one line, for the picker (the modes of
-# ``python -m training import``, runstore.preprocessing; tests check the two agree).
+# Which kinds of models expect each preprocessing mode, shown after the mode's own
+# description (runstore.preprocessing, the one list of modes) in the picker.
+_PREPROCESSING_EXAMPLES = {
+    "raw": "a Rescaling layer inside, as the lab's models have",
+    "unit": "what most notebooks do before fit",
+    "tf": "MobileNet, Inception, Xception style",
+    "caffe": "VGG16, ResNet50 style",
+    "torch": "DenseNet, PyTorch style",
+}
 PREPROCESSING_CHOICES: dict[str, str] = {
-    "raw": "raw: pixels 0–255 as they are; the model scales them itself (a Rescaling layer, as the lab's models do)",
-    "unit": "unit: pixels / 255, so 0 to 1 (what most notebooks do before fit)",
-    "tf": "tf: pixels / 127.5 − 1, so −1 to 1 (MobileNet, Inception, Xception style)",
-    "caffe": "caffe: RGB → BGR, ImageNet channel means subtracted, no scaling (VGG16, ResNet50 style)",
-    "torch": "torch: pixels / 255, then ImageNet mean and std per channel (DenseNet, PyTorch style)",
+    mode: f"{mode}: {description}" + (f" ({_PREPROCESSING_EXAMPLES[mode]})" if mode in _PREPROCESSING_EXAMPLES else "")
+    for mode, description in PREPROCESSING_MODES.items()
 }
 
 _UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
