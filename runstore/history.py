@@ -37,10 +37,14 @@ def _is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def format_history(rows: Iterable[Mapping]) -> str:
-    """Keras CSVLogger format: ``epoch`` then the sorted metric columns, ``NA`` for a missing value."""
+def format_history(rows: Iterable[Mapping], columns: Iterable[str] = ()) -> str:
+    """Keras CSVLogger format: ``epoch`` then the sorted metric columns, ``NA`` for a missing value.
+
+    ``columns`` are written even when no row has them: ``HISTORY_REQUIRED_COLUMNS`` with
+    no rows is the header of a run without curves, which ``read_history`` reads as empty.
+    """
     rows = list(rows)
-    columns = sorted({key for row in rows for key in row if key != EPOCH_COLUMN})
+    columns = sorted(({key for row in rows for key in row} | set(columns)) - {EPOCH_COLUMN})
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([EPOCH_COLUMN, *columns])
@@ -50,9 +54,9 @@ def format_history(rows: Iterable[Mapping]) -> str:
     return buffer.getvalue()
 
 
-def write_history_rows(path: str | os.PathLike, rows: Iterable[Mapping]) -> None:
+def write_history_rows(path: str | os.PathLike, rows: Iterable[Mapping], columns: Iterable[str] = ()) -> None:
     """Write ``rows`` (dicts with ``epoch`` and metric values) to ``path`` atomically, in the format above."""
-    atomic_write_text(path, format_history(rows))
+    atomic_write_text(path, format_history(rows, columns))
 
 
 def read_history_rows(path: str | os.PathLike) -> list[dict]:

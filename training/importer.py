@@ -41,6 +41,7 @@ import zipfile
 from pathlib import Path
 
 from runstore import HISTORY_FILE, SUMMARY_FILE, atomic_write_text, resolve_artifacts_dir
+from runstore.history import HISTORY_REQUIRED_COLUMNS, write_history_rows
 from runstore.layout import run_dir, runs_root, validate_run_id
 from serving.models import KERAS_ARCHIVE_MEMBERS, MAX_CONFIG_BYTES, MAX_MODEL_BYTES, find_unsafe_config
 from training.history_import import read_external_history
@@ -306,7 +307,7 @@ def _checked_shapes(model, shown_name: str) -> int:
 def write_finished_run(folder: Path, fields: dict, model, result, labels, history_rows: list[dict], wall_seconds: float) -> None:
     """Write model.keras, predictions, summary, history and, last, a complete run.json into ``folder``."""
     from training.byom import model_for_dashboard
-    from training.callbacks import format_history, summarize_history
+    from training.callbacks import summarize_history
     from training.record import RunRecord
     from training.train import model_summary_text, parameter_counts, save_model_and_predictions
 
@@ -315,8 +316,7 @@ def write_finished_run(folder: Path, fields: dict, model, result, labels, histor
     saved = save_model_and_predictions(folder, kept, labels, result.probs)
     atomic_write_text(folder / SUMMARY_FILE, model_summary_text(kept))
     # Without a history the file holds only the header: the run has no curves, and says so in run.json.
-    atomic_write_text(folder / HISTORY_FILE, format_history(history_rows) if history_rows
-                      else "epoch,accuracy,loss,val_accuracy,val_loss\n")
+    write_history_rows(folder / HISTORY_FILE, history_rows, columns=HISTORY_REQUIRED_COLUMNS)
     summary = summarize_history(history_rows)
     # The imported file holds the weights it was saved with: by default the last epoch's.
     last_epoch = history_rows[-1]["epoch"] if history_rows else None
