@@ -7,7 +7,7 @@ treats like a run the lab trained. In order:
 1. copy the file into a hidden build folder inside ``runs/`` while hashing it
    (so the bytes hashed are the bytes loaded);
 2. read its config without building anything and refuse a Lambda layer or code
-   outside Keras (``serving.models.find_unsafe_config``, the scan the dashboard
+   outside Keras (``runstore.model_safety.find_unsafe_config``, the scan the dashboard
    uses); a weights-only, truncated or non-Keras file is refused here too;
 3. load it with ``keras.saving.load_model(..., safe_mode=True, compile=False)``;
 4. check for one square RGB input and 10 outputs;
@@ -43,7 +43,7 @@ from pathlib import Path
 from runstore import HISTORY_FILE, SUMMARY_FILE, atomic_write_text, resolve_artifacts_dir
 from runstore.history import HISTORY_REQUIRED_COLUMNS, write_history_rows
 from runstore.layout import run_dir, runs_root, validate_run_id
-from serving.models import KERAS_ARCHIVE_MEMBERS, MAX_CONFIG_BYTES, MAX_MODEL_BYTES, find_unsafe_config
+from runstore.model_safety import KERAS_ARCHIVE_MEMBERS, MAX_CONFIG_BYTES, MAX_MODEL_BYTES, find_unsafe_config
 from training.history_import import read_external_history
 from runstore.preprocessing import check_preprocessing
 
