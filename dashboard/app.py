@@ -17,6 +17,10 @@ if str(REPO_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
+from dashboard.script_run_cost import keep_keras_session_between_runs  # noqa: E402
+
+# Before any page runs: Streamlit would otherwise reset Keras (a full gc) after every view.
+keep_keras_session_between_runs()
 
 # Not "pages/": Streamlit would treat a folder of that name beside the entry
 # script as its older file-based navigation and run a page outside this frame.
