@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# How the server log says the warm-up is over (bench/load.py waits for it before measuring).
+FINISHED_LINE_PREFIX = "Classify warm-up finished"
+
 # A single upload is a batch of one; a few uploads are a batch of several, which
 # (reduce_retracing) needs one more, shape-relaxed trace. Warm both.
 WARM_BATCH_SIZES = (1, 2)
@@ -47,6 +50,12 @@ class WarmupReport:
     def finished(self) -> bool:
         """Whether every run was warmed or refused."""
         return self.finished_at is not None
+
+    def summary(self) -> str:
+        """One line for the server log: how many models are ready, how many were refused, how long it took."""
+        took = (self.finished_at or time.monotonic()) - (self.started_at or time.monotonic())
+        return (f"{FINISHED_LINE_PREFIX}: {len(self.seconds_by_run)} of {len(self.run_ids)} models ready, "
+                f"{len(self.failed)} refused, in {took:.1f} s")
 
 
 def warm_models(run_ids: Sequence[str], load_model: Callable[[str], object], modules: Iterable[str] = (),
@@ -106,6 +115,8 @@ def start_warmup(run_ids: Sequence[str], load_model: Callable[[str], object], mo
         def delayed() -> None:
             time.sleep(delay_seconds)
             warm_models(list(run_ids), load_model, tuple(modules), _REPORT)
+            # To the server's output, i.e. its log: an operator sees when Classify is ready.
+            print(_REPORT.summary(), flush=True)
 
         thread = threading.Thread(target=delayed, name="classify-warmup", daemon=True)
         thread.start()

@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from bench.load import CpuMeter, Scenario, ScenarioResult, choose_next_page, parse_arguments, percentile, run_scenario
+from bench.load import (CpuMeter, Scenario, ScenarioResult, choose_next_page, parse_arguments, percentile,
+                        run_scenario, settle, soak)
 from bench.protocol_client import ProtocolSession, View, websocket_url
 from dashboard.launch import serve_dashboard
 
@@ -121,6 +122,49 @@ def test_a_scenario_against_the_fixture_server_counts_views_cpu_and_memory(fixtu
     assert result.server_cpu_seconds > 0 and result.memory_mb["peak"] > 10
 
 
+def test_a_short_soak_measures_views_and_memory_from_start_to_end(fixture_server):
+    base_url, process_id = fixture_server
+    settings = argparse.Namespace(pages=("", "gallery", "table"), seed=2, timeout=60.0, ramp_seconds=0.2,
+                                  verbose=False, soak=0.05, soak_sessions=3, soak_think=0.1)
+    result = run_coroutine(soak(base_url, [process_id], settings))
+    assert len(result.views) >= 3 and not result.errors
+    assert {"start", "peak", "end"} <= set(result.memory_mb)
+    assert result.memory_growth == pytest.approx(result.memory_mb["end"] / result.memory_mb["start"] - 1)
+
+
+def test_settle_waits_for_a_busy_process_to_go_quiet():
+    busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 4\nwhile time.time() < end: pass"])
+    try:
+        waited, quiet = run_coroutine(settle([busy.pid], timeout=30.0))
+    finally:
+        busy.wait()
+    assert quiet and waited >= 4.0
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        waited, quiet = run_coroutine(settle([sleeper.pid], timeout=30.0))
+    finally:
+        sleeper.kill()
+    assert quiet and waited < 10.0
+
+
+def test_settle_with_server_logs_waits_for_the_warmup_line(tmp_path):
+    from serving.warmup import FINISHED_LINE_PREFIX
+
+    log = tmp_path / "streamlit.log"
+    log.write_text("starting\n")
+    waited, settled = run_coroutine(settle([], timeout=1.5, log_paths=[log]))
+    assert not settled and waited >= 1.5
+    log.write_text(f"starting\n{FINISHED_LINE_PREFIX}: 3 of 3 models ready, 0 refused, in 4.0 s\n")
+    waited, settled = run_coroutine(settle([], timeout=30.0, log_paths=[log]))
+    assert settled and waited < 1.0
+
+
+def test_memory_growth_is_end_over_start():
+    result = ScenarioResult(Scenario(30, 5.0), "soak", memory_mb={"start": 1000.0, "end": 1150.0})
+    assert result.memory_growth == pytest.approx(0.15)
+    assert ScenarioResult(Scenario(30, 5.0), "soak").memory_growth is None
+
+
 def test_scenarios_parse_and_refuse_bad_text():
     assert Scenario.parse("30:5") == Scenario(30, 5.0)
     assert Scenario.parse("10:0").is_target and not Scenario.parse("5:0").is_target
@@ -157,7 +201,8 @@ def test_arguments_refuse_bad_values(capsys):
     settings = parse_arguments(["--sessions", "7", "--think-seconds", "2"])
     assert settings.scenarios == [Scenario(7, 2.0)]
     assert parse_arguments([]).scenarios[-1] == Scenario(30, 5.0)
-    for bad in (["--scenarios", "x"], ["--seconds", "0"], ["--pages", "nowhere"], ["--soak", "-1"]):
+    for bad in (["--scenarios", "x"], ["--seconds", "0"], ["--pages", "nowhere"], ["--soak", "-1"],
+                ["--settle-timeout", "-1"]):
         with pytest.raises(SystemExit):
             parse_arguments(bad)
     assert "scenario" in capsys.readouterr().err

@@ -55,18 +55,23 @@ def test_a_model_that_cannot_load_is_recorded_and_the_rest_still_warm(artifacts)
     report = warm_models(["missing", "run-a"], load)
     assert report.failed == {"missing": "ModelRefused: Run missing has no model.keras"}
     assert list(report.seconds_by_run) == ["run-a"]
+    assert report.summary().startswith("Classify warm-up finished: 1 of 2 models ready, 1 refused, in ")
 
 
-def test_start_warmup_runs_once_per_process(monkeypatch):
+def test_start_warmup_runs_once_per_process_and_says_when_it_is_over(monkeypatch, capsys):
     monkeypatch.setattr(warmup, "_REPORT", None)
     calls = []
     assert start_warmup(["x"], calls.append) is True
     assert start_warmup(["y"], calls.append) is False
     deadline = time.monotonic() + 60
-    while not warmup_report().finished and time.monotonic() < deadline:
+    printed = ""
+    while warmup.FINISHED_LINE_PREFIX not in printed and time.monotonic() < deadline:
         time.sleep(0.05)
+        printed += capsys.readouterr().out
     assert calls == ["x"]  # the loader was called for the first list only (its result is no model: recorded)
     assert "x" in warmup_report().failed
+    # The server log's line that an operator (and bench/load.py) waits for.
+    assert "Classify warm-up finished: 0 of 1 models ready, 1 refused" in printed
 
 
 def test_the_dashboard_frame_warms_every_finished_run_through_its_own_cache(app_env, monkeypatch):
