@@ -81,6 +81,7 @@ class RunsSnapshot:
     colors: dict[str, str]
     broken: int
     taken_at: float
+    file_keys: dict[str, tuple]  # run folder name -> its files' modification times, from ``signature``
 
 
 def build_snapshot(folder: Path, signature: tuple, now: float, listing: RunListing | None = None) -> RunsSnapshot:
@@ -91,7 +92,8 @@ def build_snapshot(folder: Path, signature: tuple, now: float, listing: RunListi
     default_compare = [run_id for run_id in selectable
                        if by_id[run_id].status in ("complete", "running", "interrupted")][:MAX_DEFAULT_COMPARE]
     return RunsSnapshot(folder, signature, runs, by_id, selectable, default_focus_run(runs), default_compare,
-                        run_colors([info.run_id for info in runs]), sum(info.is_broken for info in runs), now)
+                        run_colors([info.run_id for info in runs]), sum(info.is_broken for info in runs), now,
+                        {entry[0]: tuple(entry[1:]) for entry in signature})
 
 
 class SharedRuns:
@@ -104,6 +106,12 @@ class SharedRuns:
     re-read anyway: a trainer killed mid-run changes no file, and re-checking its
     process is what turns "running" into "interrupted". Re-reading goes through a
     ``RunListing``, which reads again only the runs whose files changed.
+
+    One session at a time re-checks a folder: while it does, the others get the
+    snapshot of a moment ago. Otherwise, with 500 runs, every session whose view
+    came after the recheck interval stat-ed all 2,000 files at once, each slowing
+    the others under the one interpreter lock (57% of a process's CPU with 10
+    sessions, docs/performance.md). A session that finds no snapshot yet waits for none.
     """
 
     STAT_BUDGET_SECONDS = 0.005
@@ -115,6 +123,7 @@ class SharedRuns:
         self._lock = threading.Lock()
         self._snapshots: dict[Path, RunsSnapshot] = {}
         self._checked: dict[Path, tuple[float, int | None, float]] = {}  # folder -> (checked at, runs-folder mtime_ns, stat cost)
+        self._refreshing: set[Path] = set()  # folders a session is re-checking right now
         self._listing = RunListing()
 
     def get(self, folder: Path, now: float | None = None) -> RunsSnapshot:
@@ -127,11 +136,18 @@ class SharedRuns:
             if (cached is not None and runs_mtime == checked_mtime and now - cached.taken_at < self.REREAD_SECONDS
                     and stat_cost > self.STAT_BUDGET_SECONDS and now - checked_at < self.RECHECK_SECONDS):
                 return cached
-        started = time.perf_counter()
-        signature = folder_signature(folder)
-        stat_cost = time.perf_counter() - started
-        if cached is None or signature != cached.signature or now - cached.taken_at >= self.REREAD_SECONDS:
-            cached = build_snapshot(folder, signature, now, self._listing)
+            if cached is not None and folder in self._refreshing:
+                return cached  # another session is re-checking it: its result serves the next view
+            self._refreshing.add(folder)
+        try:
+            started = time.perf_counter()
+            signature = folder_signature(folder)
+            stat_cost = time.perf_counter() - started
+            if cached is None or signature != cached.signature or now - cached.taken_at >= self.REREAD_SECONDS:
+                cached = build_snapshot(folder, signature, now, self._listing)
+        finally:
+            with self._lock:
+                self._refreshing.discard(folder)
         with self._lock:
             self._snapshots[folder] = cached
             self._checked[folder] = (now, runs_mtime, stat_cost)
@@ -162,6 +178,17 @@ def all_runs() -> list[RunInfo]:
     return snapshot().runs
 
 
+def files_key(info: RunInfo) -> tuple:
+    """A cache key for the run's files: their modification times as the shared snapshot last saw them.
+
+    The snapshot has just stat-ed them (or did within ``SharedRuns.RECHECK_SECONDS`` with
+    hundreds of runs), so a page reading 20 runs' predictions pays no 80 more stats per view.
+    A run the snapshot does not know is stat-ed (``RunInfo.mtime_key``).
+    """
+    key = snapshot().file_keys.get(info.path.name)
+    return key if key is not None else info.mtime_key
+
+
 # A history is a few kilobytes: room for every run Curves draws (12 groups of 10) and the Report's.
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
 def _cached_history(path: str, key: tuple) -> pd.DataFrame:
@@ -171,14 +198,16 @@ def _cached_history(path: str, key: tuple) -> pd.DataFrame:
 def history(info: RunInfo) -> pd.DataFrame | None:
     """The run's history.csv, or None when it has none yet or it cannot be read (the Overview then says why)."""
     try:
-        return _cached_history(str(info.path), info.mtime_key)
+        return _cached_history(str(info.path), files_key(info))
     except BrokenRun as error:
         if (info.path / HISTORY_FILE).exists():  # damaged, not merely not written yet
             SHARED_RUNS.report_problem(artifacts_dir(), info, str(error))
         return None
 
 
-@st.cache_data(max_entries=24, ttl=3600, show_spinner=False)
+# 400 KB each (10,000 x 10 float32): 64 hold two 10-seed groups side by side on Compare plus
+# every other page's runs, about 26 MB; at 24, Compare with groups evicted what it read a view ago.
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
 def _cached_predictions(path: str, key: tuple) -> tuple[np.ndarray, np.ndarray]:
     return read_predictions(path)
 
@@ -186,7 +215,7 @@ def _cached_predictions(path: str, key: tuple) -> tuple[np.ndarray, np.ndarray]:
 def predictions(info: RunInfo) -> tuple[np.ndarray, np.ndarray]:
     """``(y_true, probs)`` of a complete run; raises ``BrokenRun`` with the reason (and the Overview lists it)."""
     try:
-        return _cached_predictions(str(info.path), info.mtime_key)
+        return _cached_predictions(str(info.path), files_key(info))
     except BrokenRun as error:
         # A listing of many runs does not open predictions: the first page that does remembers the damage.
         SHARED_RUNS.report_problem(artifacts_dir(), info, str(error))
@@ -238,7 +267,7 @@ def model(info: RunInfo):
 
     Raises ``serving.models.ModelRefused`` with a message for the user.
     """
-    return _cached_model(str(artifacts_dir()), info.run_id, info.mtime_key)
+    return _cached_model(str(artifacts_dir()), info.run_id, files_key(info))
 
 
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
@@ -255,7 +284,7 @@ def classify(info: RunInfo, batch: np.ndarray) -> np.ndarray:
     running the models again on images they already answered. The run's
     recorded preprocessing is applied before its model sees ``batch``.
     """
-    return _cached_probs(str(artifacts_dir()), info.run_id, info.mtime_key, batch, run_preprocessing(info.record or {}))
+    return _cached_probs(str(artifacts_dir()), info.run_id, files_key(info), batch, run_preprocessing(info.record or {}))
 
 
 @dataclass

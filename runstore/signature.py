@@ -7,7 +7,6 @@ and re-read a run only when a key differs.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from runstore.layout import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, RUN_FILE, runs_root
 
@@ -18,19 +17,25 @@ SIGNATURE_FILES = (RUN_FILE, HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE)
 def mtime_ns(path: str | os.PathLike) -> int:
     """Modification time of ``path`` in nanoseconds, -1 when it does not exist or cannot be read."""
     try:
-        return Path(path).stat().st_mtime_ns
+        return os.stat(path).st_mtime_ns
     except OSError:
         return -1
 
 
 def run_signature(folder: str | os.PathLike) -> tuple[int, ...]:
     """Modification times of a run's files: a key that changes whenever the run does."""
-    return tuple(mtime_ns(Path(folder) / name) for name in SIGNATURE_FILES)
+    # Plain strings, not Path objects: with 500 runs the dashboard stats 2,000 files a
+    # second, and pathlib's object per file cost more than the stat itself.
+    base = os.fspath(folder)
+    return tuple(mtime_ns(os.path.join(base, name)) for name in SIGNATURE_FILES)
 
 
 def folder_signature(artifacts_dir: str | os.PathLike) -> tuple:
     """A tuple that changes whenever a run appears, disappears or one of its files changes."""
-    root = runs_root(artifacts_dir)
-    if not root.is_dir():
+    root = os.fspath(runs_root(artifacts_dir))
+    try:
+        with os.scandir(root) as entries:  # is_dir() reads the entry's type, without a stat per run
+            names = sorted(entry.name for entry in entries if entry.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
         return ()
-    return tuple((entry.name,) + run_signature(entry) for entry in sorted(root.iterdir()) if entry.is_dir())
+    return tuple((name,) + run_signature(os.path.join(root, name)) for name in names)

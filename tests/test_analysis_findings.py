@@ -51,3 +51,19 @@ def test_single_run_side_says_seed_variation_is_unknown():
     assert "test-image sampling only" in sentence
     assert spread_sentence(single) == ("Per-seed test accuracy: simple_cnn-b1 41.0% (a single run); simple_cnn-b3 "
                                        "48.0% to 50.0% over 3 seeds (sd 1.0 points).")
+
+
+def test_budget_text_reads_images_seen_again_when_the_history_changes(tmp_path):
+    """Images seen are remembered per run and file times: a rewritten history is read again."""
+    import os
+
+    def write_history(images_seen, stamp):
+        history = tmp_path / "history.csv"
+        history.write_text(f"epoch,accuracy,loss,val_accuracy,val_loss,images_seen\n0,0.3,2.0,0.3,2.0,{images_seen}\n")
+        os.utime(history, (stamp, stamp))
+
+    info = SimpleNamespace(record={"data": {"train_images": 10_000}, "epochs_run": 4, "config": {}}, path=tmp_path)
+    write_history(12_000, 1_000_000)
+    assert shared_budget_text([info]) == "on 10,000 training images × 4 epochs (12,000 images seen)"
+    write_history(25_000, 2_000_000)
+    assert shared_budget_text([info]) == "on 10,000 training images × 4 epochs (25,000 images seen)"

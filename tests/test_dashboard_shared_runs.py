@@ -59,3 +59,52 @@ def test_snapshots_are_bounded_to_a_few_folders(tmp_path):
         make_run(folder, "run", seed=number, epochs=1)
         shared.get(folder)
     assert len(shared._snapshots) == SharedRuns.MAX_FOLDERS
+
+
+def test_one_session_at_a_time_rechecks_a_folder_and_the_others_get_the_last_snapshot(tmp_path, monkeypatch):
+    """Ten sessions arriving together after the recheck interval stat the runs once, not ten times."""
+    import threading
+
+    from dashboard import state
+
+    make_run(tmp_path, "one", seed=0, epochs=1, started_minutes_ago=3)
+    monkeypatch.setattr(SharedRuns, "STAT_BUDGET_SECONDS", -1.0)  # as if stat-ing every run were expensive
+    shared = SharedRuns()
+    first = shared.get(tmp_path, now=10.0)
+    calls = []
+    release = threading.Event()
+    real_signature = state.folder_signature
+
+    def slow_signature(folder):
+        calls.append(folder)
+        release.wait(10)  # hold the re-check until every other session has asked
+        return real_signature(folder)
+
+    monkeypatch.setattr(state, "folder_signature", slow_signature)
+    later = 10.0 + SharedRuns.RECHECK_SECONDS
+    results = []
+    checker = threading.Thread(target=lambda: results.append(shared.get(tmp_path, now=later)))
+    checker.start()
+    while not calls:
+        time.sleep(0.01)
+    others = [shared.get(tmp_path, now=later) for _ in range(9)]
+    release.set()
+    checker.join(10)
+    assert len(calls) == 1
+    assert all(snapshot is first for snapshot in others)
+    assert results and results[0].by_id.keys() == first.by_id.keys()
+    assert shared.get(tmp_path, now=later + 0.1) is results[0]  # the re-check's result serves the next views
+
+
+def test_the_snapshot_gives_each_run_its_file_times_so_pages_need_not_stat_them(tmp_path, monkeypatch):
+    from runstore import run_signature
+
+    make_run(tmp_path, "one", seed=0, epochs=1, started_minutes_ago=3)
+    monkeypatch.setattr(SharedRuns, "STAT_BUDGET_SECONDS", 10.0)
+    shared = SharedRuns()
+    before = shared.get(tmp_path)
+    assert before.file_keys == {"one": run_signature(tmp_path / "runs" / "one")}
+    history = tmp_path / "runs" / "one" / "history.csv"
+    later = history.stat().st_mtime + 5
+    os.utime(history, (later, later))
+    assert shared.get(tmp_path).file_keys == {"one": run_signature(tmp_path / "runs" / "one")} != before.file_keys
