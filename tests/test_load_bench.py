@@ -125,11 +125,11 @@ def test_a_scenario_against_the_fixture_server_counts_views_cpu_and_memory(fixtu
 def test_a_short_soak_measures_views_and_memory_from_start_to_end(fixture_server):
     base_url, process_id = fixture_server
     settings = argparse.Namespace(pages=("", "gallery", "table"), seed=2, timeout=60.0, ramp_seconds=0.2,
-                                  verbose=False, soak=0.05, soak_sessions=3, soak_think=0.1)
+                                  verbose=False, soak=0.05, soak_sessions=3, soak_think=0.1, soak_reconnect_seconds=0.1)
     result = run_coroutine(soak(base_url, [process_id], settings))
     assert len(result.views) >= 3 and not result.errors
-    assert {"start", "peak", "end"} <= set(result.memory_mb)
-    assert result.memory_growth == pytest.approx(result.memory_mb["end"] / result.memory_mb["start"] - 1)
+    assert {"start", "peak", "end", "after reconnect window"} <= set(result.memory_mb)
+    assert result.memory_growth() == pytest.approx(result.memory_mb["end"] / result.memory_mb["start"] - 1)
 
 
 def test_settle_waits_for_a_busy_process_to_go_quiet():
@@ -160,9 +160,11 @@ def test_settle_with_server_logs_waits_for_the_warmup_line(tmp_path):
 
 
 def test_memory_growth_is_end_over_start():
-    result = ScenarioResult(Scenario(30, 5.0), "soak", memory_mb={"start": 1000.0, "end": 1150.0})
-    assert result.memory_growth == pytest.approx(0.15)
-    assert ScenarioResult(Scenario(30, 5.0), "soak").memory_growth is None
+    result = ScenarioResult(Scenario(30, 5.0), "soak",
+                            memory_mb={"start": 1000.0, "end": 1250.0, "after reconnect window": 1050.0})
+    assert result.memory_growth() == pytest.approx(0.25)
+    assert result.memory_growth("after reconnect window") == pytest.approx(0.05)
+    assert ScenarioResult(Scenario(30, 5.0), "soak").memory_growth() is None
 
 
 def test_scenarios_parse_and_refuse_bad_text():
@@ -202,7 +204,7 @@ def test_arguments_refuse_bad_values(capsys):
     assert settings.scenarios == [Scenario(7, 2.0)]
     assert parse_arguments([]).scenarios[-1] == Scenario(30, 5.0)
     for bad in (["--scenarios", "x"], ["--seconds", "0"], ["--pages", "nowhere"], ["--soak", "-1"],
-                ["--settle-timeout", "-1"]):
+                ["--settle-timeout", "-1"], ["--soak-reconnect-seconds", "-5"]):
         with pytest.raises(SystemExit):
             parse_arguments(bad)
     assert "scenario" in capsys.readouterr().err
