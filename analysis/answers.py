@@ -61,6 +61,11 @@ def chance_check(records: Sequence[Mapping]) -> str | None:
     return None
 
 
+def at_chance(record: Mapping) -> bool:
+    """Whether a finished run's test accuracy is not clearly above chance (``chance_check``); False without one yet."""
+    return record.get("test_accuracy") is not None and chance_check([record]) is not None
+
+
 @dataclass(frozen=True)
 class Consensus:
     """One vote per group (its members' mean probabilities), from groups clearly above chance only."""

@@ -138,6 +138,24 @@ def selectable_runs(runs: Sequence[RunInfo]) -> list[str]:
     return chosen
 
 
+def default_compare_runs(runs: Sequence[RunInfo], limit: int) -> list[str]:
+    """The runs other pages compare until a user picks: newest first, finished or training, at most ``limit``.
+
+    Finished runs at chance (``analysis.answers.at_chance``) are left out, as Classify's
+    consensus leaves them out: a model that learned nothing adds noise to a comparison
+    and a vote on Failures. A user can still tick them. When every finished run is at
+    chance they stay, so the pages have something to show.
+    """
+    from analysis.answers import at_chance
+
+    selectable = set(selectable_runs(runs))
+    candidates = [info for info in runs
+                  if info.run_id in selectable and info.status in ("complete", "running", "interrupted")]
+    learned = [info for info in candidates if not (info.status == "complete" and at_chance(info.record))]
+    finished_learned = any(info.status == "complete" for info in learned)
+    return [info.run_id for info in (learned if finished_learned else candidates)][:limit]
+
+
 def default_focus_run(runs: Sequence[RunInfo]) -> str | None:
     """The complete run with the best test accuracy, else the newest selectable run."""
     complete = [info for info in runs if info.status == "complete" and info.record.get("test_accuracy") is not None]

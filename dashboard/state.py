@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.figures import run_colors
-from analysis.leaderboard import default_focus_run, selectable_runs
+from analysis.leaderboard import default_compare_runs, default_focus_run, selectable_runs
 from dashboard.run_listing import RunListing
 from runstore import BrokenRun, RunInfo, folder_signature, read_history, read_predictions, resolve_artifacts_dir
 from runstore.cifar import CLASS_NAMES, DataError, load_test_set
@@ -89,8 +89,7 @@ def build_snapshot(folder: Path, signature: tuple, now: float, listing: RunListi
     runs = (listing or RunListing()).runs(folder, signature)
     by_id = {info.run_id: info for info in runs}
     selectable = selectable_runs(runs)
-    default_compare = [run_id for run_id in selectable
-                       if by_id[run_id].status in ("complete", "running", "interrupted")][:MAX_DEFAULT_COMPARE]
+    default_compare = default_compare_runs(runs, MAX_DEFAULT_COMPARE)
     return RunsSnapshot(folder, signature, runs, by_id, selectable, default_focus_run(runs), default_compare,
                         run_colors([info.run_id for info in runs]), sum(info.is_broken for info in runs), now,
                         {entry[0]: tuple(entry[1:]) for entry in signature})

@@ -156,3 +156,30 @@ def test_runs_scored_on_different_images_are_refused_with_their_names():
     other = (np.array([0, 2, 2]), np.zeros((3, 10), dtype=np.float32))
     with pytest.raises(DifferentTestImages, match="a and b"):
         align_on_common_test_images({"a": one, "b": other})
+
+
+def _set_test_accuracy(folder, run_id, accuracy):
+    import json
+
+    path = folder / "runs" / run_id / "run.json"
+    record = json.loads(path.read_text())
+    record["test_accuracy"] = accuracy
+    path.write_text(json.dumps(record))
+
+
+def test_default_comparison_leaves_out_finished_runs_at_chance(tmp_path):
+    from analysis.answers import at_chance
+    from analysis.leaderboard import default_compare_runs
+
+    make_run(tmp_path, "learned", seed=0, started_minutes_ago=30)
+    make_run(tmp_path, "chance", seed=1, started_minutes_ago=20)
+    make_run(tmp_path, "live", status="running", epochs=2, started_minutes_ago=1)
+    _set_test_accuracy(tmp_path, "learned", 0.62)
+    _set_test_accuracy(tmp_path, "chance", 0.101)
+    runs = list_runs(tmp_path)
+    assert at_chance({"test_accuracy": 0.101}) and not at_chance({"test_accuracy": 0.62})
+    assert not at_chance({"test_accuracy": None})  # no result yet is not "at chance"
+    assert default_compare_runs(runs, limit=6) == ["live", "learned"]
+    assert default_compare_runs(runs, limit=1) == ["live"]
+    _set_test_accuracy(tmp_path, "learned", 0.095)  # every finished run at chance: they stay
+    assert default_compare_runs(list_runs(tmp_path), limit=6) == ["live", "chance", "learned"]

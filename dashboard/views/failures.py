@@ -6,6 +6,7 @@ UI only: the selection rules live in ``analysis.failures``.
 import numpy as np
 import streamlit as st
 
+from analysis.answers import at_chance
 from analysis.failures import hardest_images, likely_label_errors
 from analysis.gallery import page_bounds
 from dashboard import comparison_widgets as widgets
@@ -23,7 +24,9 @@ if not complete:
             "This page fills in when the first run completes.")
     st.stop()
 
-chosen_default = [run_id for run_id in ctx.compared if run_id in complete] or complete
+# The runs being compared; else every finished run that learned something (at-chance models only add noise).
+chosen_default = ([run_id for run_id in ctx.compared if run_id in complete]
+                  or [run_id for run_id in complete if not at_chance(ctx.info(run_id).record)] or complete)
 chosen = st.multiselect("Runs that vote", complete, default=chosen_default, key="failure_runs",
                         format_func=lambda run_id: state.run_label(ctx.info(run_id)),
                         help="Every finished run you choose votes on each test image.")
