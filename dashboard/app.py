@@ -17,7 +17,7 @@ if str(REPO_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
-from dashboard.script_run_cost import keep_keras_session_between_runs  # noqa: E402
+from dashboard.script_run_cost import freeze_long_lived_objects, keep_keras_session_between_runs  # noqa: E402
 
 # Before any page runs: Streamlit would otherwise reset Keras (a full gc) after every view.
 keep_keras_session_between_runs()
@@ -91,7 +91,8 @@ def start_classify_warmup() -> None:
     if not ctx.complete:
         return  # nothing to warm yet; a later rerun starts it once a run has finished
     start_warmup(state.warmup_order(ctx), lambda run_id: state.model(ctx.info(run_id)),
-                 modules=("serving.uploads", "analysis.answers", "analysis.figures"), delay_seconds=WARMUP_DELAY_SECONDS)
+                 modules=("serving.uploads", "analysis.answers", "analysis.figures"), delay_seconds=WARMUP_DELAY_SECONDS,
+                 then=freeze_long_lived_objects)
 
 
 try:

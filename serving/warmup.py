@@ -98,8 +98,10 @@ _LOCK = threading.Lock()
 
 
 def start_warmup(run_ids: Sequence[str], load_model: Callable[[str], object], modules: Iterable[str] = (),
-                 delay_seconds: float = 0.0) -> bool:
+                 delay_seconds: float = 0.0, then: Callable[[], None] | None = None) -> bool:
     """Start ``warm_models`` in a daemon thread after ``delay_seconds``, once per process; return whether this call started it.
+
+    ``then`` runs in that thread once the warm-up is over (the frame freezes the loaded objects for the collector).
 
     The delay lets the page that triggered the warm-up reach its browser first: importing
     TensorFlow holds the interpreter for seconds, and the server's event loop that streams
@@ -115,6 +117,8 @@ def start_warmup(run_ids: Sequence[str], load_model: Callable[[str], object], mo
         def delayed() -> None:
             time.sleep(delay_seconds)
             warm_models(list(run_ids), load_model, tuple(modules), _REPORT)
+            if then is not None:
+                then()
             # To the server's output, i.e. its log: an operator sees when Classify is ready.
             print(_REPORT.summary(), flush=True)
 

@@ -61,14 +61,14 @@ def test_a_model_that_cannot_load_is_recorded_and_the_rest_still_warm(artifacts)
 def test_start_warmup_runs_once_per_process_and_says_when_it_is_over(monkeypatch, capsys):
     monkeypatch.setattr(warmup, "_REPORT", None)
     calls = []
-    assert start_warmup(["x"], calls.append) is True
+    assert start_warmup(["x"], calls.append, then=lambda: calls.append("then")) is True
     assert start_warmup(["y"], calls.append) is False
     deadline = time.monotonic() + 60
     printed = ""
     while warmup.FINISHED_LINE_PREFIX not in printed and time.monotonic() < deadline:
         time.sleep(0.05)
         printed += capsys.readouterr().out
-    assert calls == ["x"]  # the loader was called for the first list only (its result is no model: recorded)
+    assert calls == ["x", "then"]  # the loader was called for the first list only, then the follow-up
     assert "x" in warmup_report().failed
     # The server log's line that an operator (and bench/load.py) waits for.
     assert "Classify warm-up finished: 0 of 1 models ready, 1 refused" in printed
