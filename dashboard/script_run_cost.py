@@ -62,6 +62,10 @@ def freeze_long_lived_objects() -> None:
     Called once per process when Classify's warm-up is over (``dashboard/app.py``). Frozen
     objects are never freed, which is right for modules and cached models that live as
     long as the process; the collection first makes sure no garbage is frozen with them.
+    The collection after the freeze resets the collector's count of long-lived objects
+    (set by each full pass) from millions to what is left unfrozen, so the next full
+    pass comes after thousands of new survivors, not hundreds of thousands.
     """
     gc.collect()
     gc.freeze()
+    gc.collect()
