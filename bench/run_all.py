@@ -29,6 +29,7 @@ QUICK_ARGUMENTS = {
     "dashboard_speed": ["--repeats", "1", "--pages", "overview", "curves", "classify"],
     "memory": ["--sessions", "2", "--pages", "overview", "classify"],
     "first_answer": ["--wait", "15", "--first-visit", "upload"],
+    "load": ["--scenarios", "2:0", "--seconds", "5", "--pages", "overview", "classify", "--settle-timeout", "30"],
 }
 
 
