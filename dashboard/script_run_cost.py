@@ -35,6 +35,8 @@ from streamlit.runtime.scriptrunner import script_runner
 
 # What script_runner calls after every run; checked by tests/test_script_run_cost.py against the pinned Streamlit.
 STREAMLIT_HOOK = "_clean_problem_modules"
+# Streamlit's own cleanup, kept before anything replaces it (tests put it back to show what it costs).
+STREAMLIT_CLEANUP = getattr(script_runner, STREAMLIT_HOOK, None)
 
 
 def close_matplotlib_figures() -> None:
