@@ -27,7 +27,6 @@ question's one factor (always, for a "recipe" question).
 from __future__ import annotations
 
 import functools
-
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass

@@ -138,22 +138,29 @@ def selectable_runs(runs: Sequence[RunInfo]) -> list[str]:
     return chosen
 
 
-def default_compare_runs(runs: Sequence[RunInfo], limit: int) -> list[str]:
-    """The runs other pages compare until a user picks: newest first, finished or training, at most ``limit``.
+def leave_out_at_chance(infos: Sequence[RunInfo]) -> list[RunInfo]:
+    """``infos`` without the finished runs at chance (``analysis.answers.at_chance``), unless none would be left finished.
 
-    Finished runs at chance (``analysis.answers.at_chance``) are left out, as Classify's
-    consensus leaves them out: a model that learned nothing adds noise to a comparison
-    and a vote on Failures. A user can still tick them. When every finished run is at
-    chance they stay, so the pages have something to show.
+    Classify's consensus leaves such runs out too: a model that learned nothing adds noise
+    to a comparison and to a vote on Failures. When every finished run is at chance they
+    stay, so the pages have something to show.
     """
     from analysis.answers import at_chance
 
-    selectable = set(selectable_runs(runs))
+    learned = [info for info in infos if not (info.status == "complete" and at_chance(info.record))]
+    return learned if any(info.status == "complete" for info in learned) else list(infos)
+
+
+def default_compare_runs(runs: Sequence[RunInfo], selectable: Sequence[str], limit: int) -> list[str]:
+    """The runs other pages compare until a user picks: newest first, finished or training, at most ``limit``.
+
+    ``selectable`` is ``selectable_runs(runs)``; finished runs at chance are left out
+    (``leave_out_at_chance``). A user can still tick them.
+    """
+    chosen = set(selectable)
     candidates = [info for info in runs
-                  if info.run_id in selectable and info.status in ("complete", "running", "interrupted")]
-    learned = [info for info in candidates if not (info.status == "complete" and at_chance(info.record))]
-    finished_learned = any(info.status == "complete" for info in learned)
-    return [info.run_id for info in (learned if finished_learned else candidates)][:limit]
+                  if info.run_id in chosen and info.status in ("complete", "running", "interrupted")]
+    return [info.run_id for info in leave_out_at_chance(candidates)][:limit]
 
 
 def default_focus_run(runs: Sequence[RunInfo]) -> str | None:

@@ -89,7 +89,7 @@ def build_snapshot(folder: Path, signature: tuple, now: float, listing: RunListi
     runs = (listing or RunListing()).runs(folder, signature)
     by_id = {info.run_id: info for info in runs}
     selectable = selectable_runs(runs)
-    default_compare = default_compare_runs(runs, MAX_DEFAULT_COMPARE)
+    default_compare = default_compare_runs(runs, selectable, MAX_DEFAULT_COMPARE)
     return RunsSnapshot(folder, signature, runs, by_id, selectable, default_focus_run(runs), default_compare,
                         run_colors([info.run_id for info in runs]), sum(info.is_broken for info in runs), now,
                         {entry[0]: tuple(entry[1:]) for entry in signature})

@@ -169,7 +169,7 @@ def _set_test_accuracy(folder, run_id, accuracy):
 
 def test_default_comparison_leaves_out_finished_runs_at_chance(tmp_path):
     from analysis.answers import at_chance
-    from analysis.leaderboard import default_compare_runs
+    from analysis.leaderboard import default_compare_runs, selectable_runs
 
     make_run(tmp_path, "learned", seed=0, started_minutes_ago=30)
     make_run(tmp_path, "chance", seed=1, started_minutes_ago=20)
@@ -179,7 +179,8 @@ def test_default_comparison_leaves_out_finished_runs_at_chance(tmp_path):
     runs = list_runs(tmp_path)
     assert at_chance({"test_accuracy": 0.101}) and not at_chance({"test_accuracy": 0.62})
     assert not at_chance({"test_accuracy": None})  # no result yet is not "at chance"
-    assert default_compare_runs(runs, limit=6) == ["live", "learned"]
-    assert default_compare_runs(runs, limit=1) == ["live"]
+    assert default_compare_runs(runs, selectable_runs(runs), limit=6) == ["live", "learned"]
+    assert default_compare_runs(runs, selectable_runs(runs), limit=1) == ["live"]
     _set_test_accuracy(tmp_path, "learned", 0.095)  # every finished run at chance: they stay
-    assert default_compare_runs(list_runs(tmp_path), limit=6) == ["live", "chance", "learned"]
+    runs = list_runs(tmp_path)
+    assert default_compare_runs(runs, selectable_runs(runs), limit=6) == ["live", "chance", "learned"]

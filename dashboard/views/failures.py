@@ -6,9 +6,9 @@ UI only: the selection rules live in ``analysis.failures``.
 import numpy as np
 import streamlit as st
 
-from analysis.answers import at_chance
 from analysis.failures import hardest_images, likely_label_errors
 from analysis.gallery import page_bounds
+from analysis.leaderboard import leave_out_at_chance
 from dashboard import comparison_widgets as widgets
 from dashboard import state
 
@@ -26,7 +26,7 @@ if not complete:
 
 # The runs being compared; else every finished run that learned something (at-chance models only add noise).
 chosen_default = ([run_id for run_id in ctx.compared if run_id in complete]
-                  or [run_id for run_id in complete if not at_chance(ctx.info(run_id).record)] or complete)
+                  or [info.run_id for info in leave_out_at_chance([ctx.info(run_id) for run_id in complete])])
 chosen = st.multiselect("Runs that vote", complete, default=chosen_default, key="failure_runs",
                         format_func=lambda run_id: state.run_label(ctx.info(run_id)),
                         help="Every finished run you choose votes on each test image.")
