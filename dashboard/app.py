@@ -17,18 +17,10 @@ if str(REPO_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
-from dashboard.memory_release import start_memory_release  # noqa: E402
 from dashboard.script_run_cost import freeze_long_lived_objects, keep_keras_session_between_runs  # noqa: E402
 
 # Before any page runs: Streamlit would otherwise reset Keras (a full gc) after every view.
 keep_keras_session_between_runs()
-# Once per process: what closed sessions freed goes back to the machine (dashboard/memory_release.py).
-try:
-    start_memory_release()
-except ValueError as error:
-    memory_release_problem = str(error)
-else:
-    memory_release_problem = None
 
 # Not "pages/": Streamlit would treat a folder of that name beside the entry
 # script as its older file-based navigation and run a page outside this frame.
@@ -76,8 +68,6 @@ st.html("<style>[data-testid=stImage] img { image-rendering: pixelated; }</style
 with st.sidebar:
     st.markdown("### :material/science: CIFAR-10 model lab")
 state.render_sidebar()
-if memory_release_problem:
-    st.sidebar.warning(f"{memory_release_problem}. Memory is not given back until the server restarts with it fixed.")
 
 
 # Seconds between the page that starts the warm-up and the warm-up itself (see serving.warmup.start_warmup).
