@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from dashboard.launch import DASHBOARD_APP, REPO_ROOT, streamlit_command, warm_up_in_background
+from dashboard.launch import DASHBOARD_APP, REPO_ROOT, dashboard_environment, streamlit_command, warm_up_in_background
 
 STOP_GRACE_SECONDS = 15
 
@@ -60,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         environment["ARTIFACTS_DIR"] = str(Path(arguments.artifacts_dir).resolve())
     dashboard = None
     if DASHBOARD_APP.is_file():
-        dashboard = subprocess.Popen(streamlit_command(arguments.port), cwd=REPO_ROOT, env=environment)
+        # The server's own environment (its malloc settings); the trainer keeps the plain one.
+        served = {**dashboard_environment(), **environment}
+        dashboard = subprocess.Popen(streamlit_command(arguments.port), cwd=REPO_ROOT, env=served)
         # Classify's models load as soon as the server is up, not when the first visitor arrives.
-        warm_up_in_background(f"http://127.0.0.1:{arguments.port}", dashboard, os.devnull, environment)
+        warm_up_in_background(f"http://127.0.0.1:{arguments.port}", dashboard, os.devnull, served)
         print(f"Dashboard: http://localhost:{arguments.port}  (Ctrl-C stops the dashboard and the training)", flush=True)
     else:
         print(f"{DASHBOARD_APP} does not exist yet; training only.", flush=True)

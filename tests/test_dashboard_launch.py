@@ -2,10 +2,19 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from dashboard.launch import free_port, server_tracebacks, streamlit_command, wait_until_healthy
+from dashboard.launch import (
+    SERVER_MALLOC_SETTINGS,
+    dashboard_environment,
+    free_port,
+    serve_dashboard,
+    server_tracebacks,
+    streamlit_command,
+    wait_until_healthy,
+)
 
 
 def test_command_serves_the_app_on_the_given_port_and_address():
@@ -43,3 +52,26 @@ def test_tracebacks_are_found_with_the_line_that_names_their_context(tmp_path):
     log_path.write_text("starting\nUncaught app execution\nTraceback (most recent call last):\n  File x\nok\n")
     assert server_tracebacks(log_path) == ["Uncaught app execution | Traceback (most recent call last):"]
     assert server_tracebacks(tmp_path / "missing.log") == []
+
+
+def test_the_server_environment_sets_glibcs_malloc_for_a_long_lived_server(monkeypatch):
+    for name in SERVER_MALLOC_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    environment = dashboard_environment()
+    assert environment["MALLOC_ARENA_MAX"] == "2"
+    assert environment["MALLOC_MMAP_THRESHOLD_"] == "131072"
+
+
+def test_a_malloc_setting_the_user_chose_wins(monkeypatch):
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert dashboard_environment()["MALLOC_ARENA_MAX"] == "4"
+
+
+def test_a_started_server_runs_with_the_malloc_settings(tmp_path, monkeypatch):
+    for name in SERVER_MALLOC_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DASHBOARD_WARMUP", "0")
+    with serve_dashboard(tmp_path, tmp_path / "streamlit.log") as server:
+        started_with = (Path("/proc") / str(server.process.pid) / "environ").read_bytes().split(b"\0")
+    for name, value in SERVER_MALLOC_SETTINGS.items():
+        assert f"{name}={value}".encode() in started_with
