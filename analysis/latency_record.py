@@ -20,7 +20,8 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
-from runstore import RUN_FILE, atomic_write_json, read_run_record
+from runstore.status import STATUS_COMPLETE
+from runstore.writer import RunRecord
 
 REQUIRED_LATENCY_FIELDS = ("single_ms", "batch256_ms", "images_per_second")
 
@@ -73,16 +74,14 @@ def latency_entry(measurement: dict, device: str | None = None, measured_at: dat
 
 
 def store_latency(run_folder: str | os.PathLike, latency: dict) -> dict:
-    """Read run.json of ``run_folder``, set its ``latency`` field, write it back atomically; return the record.
+    """Set ``latency`` in the run.json of ``run_folder`` (through ``runstore.writer``); return the record.
 
     Raises ``BrokenRun`` when run.json cannot be read, ``ValueError`` for a bad ``latency``.
     """
     latency = validate_latency(dict(latency))
-    folder = Path(run_folder)
-    # read_run_record returns the whole parsed file, so fields this code does not know about survive.
-    record = read_run_record(folder)
-    if record["status"] != "complete":
-        raise ValueError(f"run {record['run_id']} is {record['status']}; latency is measured only for finished runs")
-    record["latency"] = latency
-    atomic_write_json(folder / RUN_FILE, record)
-    return record
+    # The whole parsed file, so fields this code does not know about survive.
+    record = RunRecord.load(run_folder)
+    if record.fields["status"] != STATUS_COMPLETE:
+        raise ValueError(f"run {record.fields['run_id']} is {record.fields['status']}; latency is measured only for finished runs")
+    record.update(latency=latency)
+    return record.fields

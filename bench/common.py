@@ -88,7 +88,7 @@ def with_stock_convolutions(model):
     """A copy of ``model`` whose FastGradConv2D layers are plain ``keras.layers.Conv2D`` (same weights)."""
     import keras
 
-    from training.layers import FastGradConv2D
+    from labkeras.layers import FastGradConv2D
 
     def clone(layer):
         if isinstance(layer, FastGradConv2D):

@@ -2,7 +2,7 @@
 
 Part 1, per layer shape (the stages of simple_cnn, fast_cnn and VGG16): time of
 TensorFlow's ``Conv2DBackpropInput`` next to the same gradient computed as a
-forward convolution with the rotated kernel (what ``training.layers`` does),
+forward convolution with the rotated kernel (what ``labkeras.layers`` does),
 their ratio, and the largest relative difference (the two are the same maths).
 
 Part 2, per model: one training step (forward, backward, optimizer update) with
@@ -28,7 +28,7 @@ def compare_layer(batch: int, size: int, channels: int, repeats: int) -> tuple[f
     """(stock input-gradient seconds, forward-convolution seconds, max relative difference) for one shape."""
     import tensorflow as tf
 
-    from training.layers import conv_input_gradient
+    from labkeras.layers import conv_input_gradient
 
     shape = (batch, size, size, channels)
     upstream = tf.random.stateless_normal(shape, seed=(0, 1))

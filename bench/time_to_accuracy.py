@@ -130,11 +130,11 @@ def train_baseline(arguments, split) -> dict:
 def main(argv=None) -> dict:
     arguments = parse_arguments(argv)
     from training.config import RunConfig
-    from training.train import split_data
+    from training.train import split_for_run
 
     header(f"time to accuracy (budget {arguments.budget_seconds:.0f} s per model)")
     data = load_data(arguments.data_dir)
-    split = split_data(RunConfig.from_dict({"model": "simple_cnn", "seed": arguments.seed, "train_limit": arguments.train_limit}), data)
+    split = split_for_run(RunConfig.from_dict({"model": "simple_cnn", "seed": arguments.seed, "train_limit": arguments.train_limit}), data)
     with tempfile.TemporaryDirectory(prefix="bench-tta-") as artifacts_dir:
         fast = train_fast_cnn(arguments, data, artifacts_dir)
     baseline = train_baseline(arguments, split)

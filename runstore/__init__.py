@@ -1,7 +1,8 @@
 """The run-folder contract shared by training (writer) and the dashboard (reader).
 
 Nothing in this package imports TensorFlow or Streamlit, so both sides and the
-tests can use it cheaply. See ``artifacts/README.md`` for the layout in prose.
+tests can use it cheaply. Writers of run folders use ``runstore.writer``; this
+package's top level is the reading side's API. See ``artifacts/README.md`` for the layout in prose.
 """
 
 from runstore.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
@@ -22,11 +23,10 @@ from runstore.layout import (
 )
 from runstore.cifar import CLASS_NAMES, NUM_CLASSES
 from runstore.errors import BrokenRun
-from runstore.history import format_history, read_history, read_history_rows, write_history_rows
-from runstore.predictions import read_predictions, write_predictions
+from runstore.history import format_history, read_history, read_history_rows
+from runstore.predictions import read_predictions
 from runstore.preprocessing import PREPROCESSING_MODES, apply_preprocessing, run_preprocessing
 from runstore.reader import RunInfo, list_runs, read_run_record
-from runstore.record import RunRecord
 from runstore.rules import best_epoch, learning_rate_drops
 from runstore.signature import folder_signature, run_signature
 from runstore.status import folder_status, run_status
@@ -36,7 +36,6 @@ __all__ = [
     "CLASS_NAMES",
     "NUM_CLASSES",
     "PREPROCESSING_MODES",
-    "RunRecord",
     "apply_preprocessing",
     "best_epoch",
     "folder_signature",
@@ -47,8 +46,6 @@ __all__ = [
     "run_preprocessing",
     "run_signature",
     "run_status",
-    "write_history_rows",
-    "write_predictions",
     "BACKUP_DIR",
     "HISTORY_FILE",
     "MODEL_FILE",

@@ -2,13 +2,13 @@
 
 One row per finished epoch: ``epoch`` first (Keras' 0-based index), then the
 metric columns in sorted order, ``NA`` for a value an epoch did not log. The
-trainer's ``HistoryWriter`` callback, the dashboard's reader and the test
-fixtures all go through this module, so the format is written down once.
+format is written down once, here; ``runstore.writer`` writes files in it and
+the dashboard reads them through ``read_history``.
 
 Usage::
 
-    from runstore.history import write_history_rows, read_history_rows, read_history
-    write_history_rows(folder / "history.csv", [{"epoch": 0, "loss": 2.1, "val_loss": 1.9}])
+    from runstore.history import format_history, read_history_rows, read_history
+    format_history([{"epoch": 0, "loss": 2.1, "val_loss": 1.9}])  # the text runstore.writer writes
     read_history_rows(folder / "history.csv")   # [{"epoch": 0, "loss": 2.1, "val_loss": 1.9}] (lenient)
     read_history(folder)                        # a validated DataFrame, or BrokenRun saying what is wrong
 """
@@ -24,7 +24,6 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from runstore.atomic import atomic_write_text
 from runstore.errors import BrokenRun
 from runstore.layout import HISTORY_FILE
 
@@ -52,11 +51,6 @@ def format_history(rows: Iterable[Mapping], columns: Iterable[str] = ()) -> str:
         values = [MISSING_VALUE if _is_missing(row.get(column)) else row.get(column) for column in columns]
         writer.writerow([int(row[EPOCH_COLUMN]), *values])
     return buffer.getvalue()
-
-
-def write_history_rows(path: str | os.PathLike, rows: Iterable[Mapping], columns: Iterable[str] = ()) -> None:
-    """Write ``rows`` (dicts with ``epoch`` and metric values) to ``path`` atomically, in the format above."""
-    atomic_write_text(path, format_history(rows, columns))
 
 
 def read_history_rows(path: str | os.PathLike) -> list[dict]:

@@ -1,4 +1,4 @@
-"""``predictions.npz``: the test-set predictions of a finished run, written and read here only.
+"""``predictions.npz``: the test-set predictions of a finished run, read here only (``runstore.writer`` writes them).
 
 Two arrays: ``y_true`` int64 (N,) with the labels of the first N test images
 in test-set order, and ``probs`` float32 (N, 10) with the model's class
@@ -7,29 +7,15 @@ probabilities for them.
 
 from __future__ import annotations
 
-import io
 import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from runstore.atomic import atomic_write_bytes
 from runstore.cifar import NUM_CLASSES
 from runstore.errors import BrokenRun
 from runstore.layout import PREDICTIONS_FILE
-
-
-def predictions_bytes(y_true: np.ndarray, probs: np.ndarray) -> bytes:
-    """``predictions.npz`` content: y_true int64 (N,), probs float32 (N, 10)."""
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, y_true=np.asarray(y_true).astype(np.int64), probs=np.asarray(probs).astype(np.float32))
-    return buffer.getvalue()
-
-
-def write_predictions(folder: str | os.PathLike, y_true: np.ndarray, probs: np.ndarray) -> None:
-    """Write ``predictions.npz`` into run folder ``folder`` atomically."""
-    atomic_write_bytes(Path(folder) / PREDICTIONS_FILE, predictions_bytes(y_true, probs))
 
 
 def read_predictions(path: str | os.PathLike, expected_count: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -14,23 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runstore.errors import BrokenRun
-from runstore.history import HISTORY_REQUIRED_COLUMNS, read_history  # noqa: F401  (re-exported: the reader's API)
+from runstore.history import read_history
 from runstore.layout import (
     HISTORY_FILE,
     MODEL_FILE,
-    PREDICTIONS_FILE,
     RUN_FILE,
     RUN_ID_PATTERN,
     runs_root,
 )
-from runstore.predictions import read_predictions  # noqa: F401  (re-exported: the reader's API)
+from runstore.predictions import read_predictions
 from runstore.schema import SchemaError, validate_run_record
 from runstore.signature import run_signature
-from runstore.status import (  # noqa: F401  (process_alive re-exported for older imports)
+from runstore.status import (
+    STATUS_BROKEN,
     STATUS_COMPLETE,
     STATUS_INTERRUPTED,
     STATUS_RUNNING,
-    process_alive,
     run_status,
 )
 
@@ -55,9 +54,9 @@ class RunInfo:
     def status(self) -> str:
         """``complete``, ``running``, ``failed``, ``interrupted`` or ``broken``."""
         if self.record is None or self.is_broken:
-            return "broken"
+            return STATUS_BROKEN
         if self.interrupted:
-            return "interrupted"
+            return STATUS_INTERRUPTED
         return self.record["status"]
 
     @property

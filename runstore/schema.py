@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 from runstore.layout import SCHEMA_VERSION
 from runstore.preprocessing import PREPROCESSING_MODES
-from runstore.status import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
+from runstore.status import RECORDED_STATUSES, STATUS_COMPLETE, STATUS_FAILED
 
-STATUSES = (STATUS_RUNNING, STATUS_COMPLETE, STATUS_FAILED)
+STATUSES = RECORDED_STATUSES
 
 # Where a run came from: the lab's trainer, `python -m training import`, or LabCallback in a user's fit.
 SOURCE_TRAINED = "trained"

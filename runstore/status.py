@@ -1,4 +1,4 @@
-"""Whether a run is running, complete, failed or interrupted: decided here and nowhere else.
+"""The run status words, and whether a run is running, complete, failed or interrupted: decided here and nowhere else.
 
 ``run.json`` says ``running`` from the moment a trainer starts until it writes
 ``complete`` or ``failed``. A trainer killed without warning (``kill -9``, a
@@ -9,6 +9,11 @@ Usage::
 
     from runstore.status import folder_status
     folder_status(run_folder)   # "new", "running", "complete", "failed" or "interrupted"
+
+Two more words describe a run folder from outside its record: ``broken`` (the
+reader cannot show it: ``runstore.reader.RunInfo.status``) and ``resumable`` (not
+complete, with a backup a new attempt resumes from: ``training.run_state``).
+Every program compares against these constants, never against the strings.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ STATUS_RUNNING = "running"
 STATUS_COMPLETE = "complete"
 STATUS_FAILED = "failed"
 STATUS_INTERRUPTED = "interrupted"
+STATUS_BROKEN = "broken"  # run.json or another file is missing, torn or invalid (the reader's problems say which)
+STATUS_RESUMABLE = "resumable"  # not complete, with a backup to resume from
+# The statuses run.json itself may hold.
+RECORDED_STATUSES = (STATUS_RUNNING, STATUS_COMPLETE, STATUS_FAILED)
 
 
 def process_alive(record: Mapping) -> bool:

@@ -47,7 +47,8 @@ from runstore.model_safety import (  # noqa: F401  (re-exported: the scan servin
     MAX_MODEL_BYTES,
     find_unsafe_config,
 )
-from runstore.reader import BrokenRun, read_run_record
+from runstore.errors import BrokenRun
+from runstore.reader import read_run_record
 
 _CHUNK_BYTES = 1024 * 1024
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runstore import RunRecord, atomic_write_bytes, run_dir, write_history_rows, write_predictions
+from runstore import atomic_write_bytes, run_dir
+from runstore.writer import RunRecord, write_history_rows, write_predictions
 from runstore.layout import HISTORY_FILE, MODEL_FILE
 
 IMAGE_COUNT = 120

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from runstore import RunRecord, atomic_write_bytes, atomic_write_text, best_epoch, run_dir, write_history_rows, write_predictions
+from runstore import atomic_write_bytes, atomic_write_text, best_epoch, run_dir
+from runstore.writer import RunRecord, write_history_rows, write_predictions
 from runstore.cifar import NUM_CLASSES, TEST_FILE
 from runstore.layout import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, RUN_FILE, SUMMARY_FILE
 from runstore.reader import read_run_record

@@ -25,7 +25,8 @@ from analysis.findings import (
     suite_findings,
 )
 from analysis.replicates import compare_groups
-from runstore import read_predictions, run_dir, write_history_rows
+from runstore import read_predictions, run_dir
+from runstore.writer import write_history_rows
 from runstore.layout import HISTORY_FILE
 from runstore.reader import list_runs
 from runstore.suite_record import write_suite_record

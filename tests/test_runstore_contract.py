@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runstore import RunRecord, atomic_write_json, read_history, read_history_rows, write_history_rows
+from runstore import atomic_write_json, read_history, read_history_rows
+from runstore.writer import RunRecord, write_history_rows
 from runstore.errors import BrokenRun
 from runstore.preprocessing import PREPROCESSING_MODES, apply_preprocessing, run_preprocessing
 from runstore.reader import list_runs, read_run_record
@@ -191,7 +192,7 @@ def test_the_reading_side_never_imports_training():
 
 def test_runstore_imports_no_deep_learning_or_ui_library_and_readers_pull_in_no_training():
     code = (
-        "import sys, runstore, runstore.cifar, runstore.record\n"
+        "import sys, runstore, runstore.cifar, runstore.writer\n"
         "heavy = sorted({name.split('.')[0] for name in sys.modules} & {'tensorflow', 'keras', 'streamlit', 'training'})\n"
         "import analysis.report, analysis.curves, serving.predict, serving.models\n"
         "print(heavy, 'training' in sys.modules)\n"

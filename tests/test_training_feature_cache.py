@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-import training.layers  # noqa: F401
+import labkeras.layers  # noqa: F401
 from runstore import read_history, read_predictions
 from training.config import RunConfig
 from training.feature_cache import cache_key

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from training.callbacks import format_history, onecycle_rate, read_history_rows, summarize_history
+from runstore.history import format_history, read_history_rows
+from training.callbacks import onecycle_rate, summarize_history
 
 
 def test_history_is_keras_csvlogger_format_with_na(tmp_path):

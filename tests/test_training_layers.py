@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from training.layers import FastGradConv2D
+from labkeras.layers import FastGradConv2D
 
 
 def _twin_layers(**options):

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-import training.layers  # noqa: F401
+import labkeras.layers  # noqa: F401
 from training.models import build_model, build_parts
 from training.registry import BuiltModel, ModelSpec, get_spec, load_function, model_names, register
 

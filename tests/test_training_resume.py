@@ -74,7 +74,8 @@ def _history(folder: Path, rows: list[tuple[int, float, float]]) -> None:
 
 
 def test_a_resumed_attempt_keeps_the_first_start_the_early_stop_and_the_earlier_epochs(tmp_path):
-    from training.record import RunRecord, resume_from_earlier_attempt
+    from runstore.writer import RunRecord
+    from training.resumption import resume_from_earlier_attempt
 
     (tmp_path / "run.json").write_text(json.dumps({"started_at": "2026-01-01T10:00:00Z", "early_stop_epoch": 1}))
     _history(tmp_path, [(0, 10.0, 2.0), (1, 20.5, 1.5), (2, 31.0, 1.7)])
@@ -86,7 +87,8 @@ def test_a_resumed_attempt_keeps_the_first_start_the_early_stop_and_the_earlier_
 
 
 def test_a_fresh_start_carries_nothing_over(tmp_path):
-    from training.record import RunRecord, resume_from_earlier_attempt
+    from runstore.writer import RunRecord
+    from training.resumption import resume_from_earlier_attempt
 
     (tmp_path / "run.json").write_text(json.dumps({"started_at": "2026-01-01T10:00:00Z", "early_stop_epoch": 1}))
     _history(tmp_path, [(0, 10.0, 2.0)])

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-import training.layers  # noqa: F401
+import labkeras.layers  # noqa: F401
 from runstore import read_history, read_predictions
 from runstore.schema import validate_run_record
 from training.config import RunConfig
@@ -106,11 +106,11 @@ def test_a_crash_records_failed_with_the_reason(tmp_path):
     [(errno.EACCES, "Permission denied writing .*model.keras.*--artifacts-dir"), (errno.ENOSPC, "disk is full.*resumes")],
 )
 def test_disk_full_and_permission_errors_get_clear_messages(tmp_path, monkeypatch, code, expected):
-    def refuse(model, path):
-        raise OSError(code, os.strerror(code), str(path))
+    def refuse(folder, model):
+        raise OSError(code, os.strerror(code), str(folder / "model.keras"))
 
     # Simulated at the model write: root ignores file modes, and filling a real disk is not a unit test.
-    monkeypatch.setattr("training.train.save_model_atomically", refuse)
+    monkeypatch.setattr("runstore.writer.save_model", refuse)
     with pytest.raises(TrainingError, match=expected):
         run_training(_config(tmp_path, run_id="oserror", epochs=1), data=synthetic_cifar(), verbose=0)
     record = validate_run_record(json.loads((tmp_path / "runs" / "oserror" / "run.json").read_text()))
@@ -204,10 +204,11 @@ def test_evaluate_command_recomputes_the_same_predictions(finished_run, tmp_path
 
 
 def test_split_data_keeps_the_test_set_whole_and_apart():
-    from training.train import DataSplit, split_data
+    from training.data import DataSplit
+    from training.train import split_for_run
 
     data = synthetic_cifar()
-    split = split_data(_config("/tmp/unused", train_limit=50, test_limit=30), data)
+    split = split_for_run(_config("/tmp/unused", train_limit=50, test_limit=30), data)
     assert isinstance(split, DataSplit)
     assert split.counts() == {"train_images": 50, "validation_images": 40, "test_images": 30}
     np.testing.assert_array_equal(split.x_test, data.x_test[:30])
@@ -216,7 +217,8 @@ def test_split_data_keeps_the_test_set_whole_and_apart():
 @pytest.mark.parametrize(("schedule", "lookahead"), [("plateau", False), ("onecycle", True)])
 def test_callbacks_come_in_the_order_their_docstring_gives(tmp_path, schedule, lookahead):
     from training import callbacks as lab
-    from training.record import Resumption, RunRecord
+    from runstore.writer import RunRecord
+    from training.resumption import Resumption
     from training.train import EpochSize, make_callbacks
 
     config = _config(tmp_path, lr_schedule=schedule, lookahead=lookahead, optimizer="sgd")

@@ -17,7 +17,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from runstore.history import format_history, read_history_rows, write_history_rows  # noqa: F401  (re-exported)
+from runstore.writer import write_history_rows
 from runstore.rules import BEST_EPOCH_MONITOR, best_epoch, learning_rate_drops
 
 # The checkpoint, early stopping and the plateau schedule watch the metric that defines the best epoch.

@@ -20,7 +20,10 @@ Usage::
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from runstore.cifar import (  # noqa: F401  (re-exported: training code imports these from here)
     CIFAR10_ENV,
@@ -79,3 +82,29 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, allow_download: bool
     if folder not in _CACHE:
         _CACHE[folder] = load_from_folder(folder)
     return _CACHE[folder]
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """The images of one run: training (maybe a subset), validation (taken out of training) and test."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray  # only read after training (see training.train)
+    y_test: np.ndarray
+
+    def counts(self) -> dict:
+        """Images per part, as ``run.json["data"]`` records them."""
+        return {"train_images": int(len(self.y_train)), "validation_images": int(len(self.y_val)),
+                "test_images": int(len(self.y_test))}
+
+
+def split_data(data: Cifar10, validation_size: int, split_seed: int, train_limit: int | None = None,
+               test_limit: int | None = None) -> DataSplit:
+    """Seeded stratified validation split, optional stratified training subset, optional test prefix."""
+    split = split_train_validation(data.x_train, data.y_train, validation_size, split_seed)
+    x_train, y_train = stratified_subset(split.x_train, split.y_train, train_limit, split_seed)
+    test_count = len(data.y_test) if test_limit is None else min(test_limit, len(data.y_test))
+    return DataSplit(x_train, y_train, split.x_val, split.y_val, data.x_test[:test_count], data.y_test[:test_count])

@@ -2,8 +2,8 @@
 
 ``predict_test_set`` gives a trained model's class probabilities for the test
 images, with the run's test-time augmentation (mirror, 1-pixel shifts), from
-pixels or from cached frozen-base features; ``test_metrics`` and
-``predictions_bytes`` turn them into what the run folder keeps.
+pixels or from cached frozen-base features; ``test_metrics`` turns them into
+run.json's test figures (``runstore.writer`` writes the files).
 ``evaluate_run`` loads a saved ``model.keras`` (safe mode, after checking its
 SHA-256 against run.json), predicts the test images again the same way, and
 rewrites ``predictions.npz`` and the test figures in ``run.json``.
@@ -21,9 +21,10 @@ from typing import Callable
 
 import numpy as np
 
-from runstore import MODEL_FILE, RUN_FILE, RunRecord, resolve_artifacts_dir, run_dir, write_predictions
-from runstore.predictions import predictions_bytes  # noqa: F401  (one writer of predictions.npz, re-exported)
-from runstore.reader import BrokenRun, read_run_record
+from runstore import MODEL_FILE, RUN_FILE, resolve_artifacts_dir, run_dir
+from runstore.writer import RunRecord, write_predictions
+from runstore.errors import BrokenRun
+from runstore.reader import read_run_record
 
 
 # Images per prediction batch: evaluation keeps no gradients, so it affords larger batches than training.
@@ -108,7 +109,7 @@ def evaluate_run(run: str, artifacts_dir: str | None = None, data_dir: str | Non
     """Recompute the test predictions of ``run`` from its saved model; return the updated run.json payload."""
     import keras
 
-    import training.layers  # noqa: F401  (custom layers must be registered before loading)
+    import labkeras.layers  # noqa: F401  (custom layers must be registered before loading)
     from training.data import load_test_set
 
     folder = find_run_folder(run, artifacts_dir)

@@ -39,15 +39,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from runstore import RUN_FILE, atomic_write_json, resolve_artifacts_dir, run_dir
+from runstore import atomic_write_json, resolve_artifacts_dir, run_dir
 from runstore.claims import RunClaimed, claim_run, read_claim, release_claim
+from runstore.status import STATUS_COMPLETE
+from runstore.writer import fail_unfinished_run, record_node
 from training.config import ConfigError, RunConfig
+from training.run_state import planned_status
 
 EXECUTORS = ("local", "ray")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RAY_PIN = "ray==2.60.0"  # keep in step with requirements.txt
 
-COMPLETE = "complete"
+COMPLETE = STATUS_COMPLETE  # the outcome of a run trained to the end: its status word
 SKIPPED = "skipped"
 CLAIMED = "claimed"  # being trained by another driver: neither done here nor failed
 PROBE_PREFIX = ".executor-probe-"
@@ -100,26 +103,12 @@ def this_node() -> str:
     return socket.gethostname()
 
 
-def _record_node(folder: Path, node: str) -> None:
-    """Add ``node`` to the run's run.json once its trainer has stopped writing it."""
-    import json
-
-    try:
-        record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # the trainer never got as far as a record
-    if isinstance(record, dict) and record.get("node") != node:
-        atomic_write_json(folder / RUN_FILE, {**record, "node": node})
-
-
 def train_claimed(config: RunConfig, token: str, trainer: Callable | None = None) -> dict:
     """Claim ``config``'s run folder, train it unless complete, release the claim; never raises for a run's own failure.
 
     Returns ``{"run_id", "outcome", "node"}``; outcome is complete, skipped,
     ``claimed: <who>`` or the error message (the run's run.json then says failed).
     """
-    from training.suites import run_status
-
     node = this_node()
     folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
     result = {"run_id": config.run_id, "node": node}
@@ -128,7 +117,7 @@ def train_claimed(config: RunConfig, token: str, trainer: Callable | None = None
     except RunClaimed as held:
         return {**result, "outcome": f"{CLAIMED}: {held}"}
     try:
-        if run_status(config) == "complete":
+        if planned_status(config) == STATUS_COMPLETE:
             return {**result, "outcome": SKIPPED}
         if trainer is None:
             from training.train import run_training as trainer
@@ -139,7 +128,7 @@ def train_claimed(config: RunConfig, token: str, trainer: Callable | None = None
             except Exception as error:  # run_training recorded it as failed; the suite goes on
                 outcome = str(error) or type(error).__name__
             finally:
-                _record_node(folder, node)
+                record_node(folder, node)
         return {**result, "outcome": outcome}
     finally:
         # Released on every exit, Ctrl-C included: the run is then complete, failed or resumable.
@@ -169,13 +158,11 @@ class LocalExecutor:
         """Train every run not yet complete, in order; one failure does not stop the others."""
         from tqdm import tqdm
 
-        from training.suites import run_status
-
         token = _new_token()
         outcomes = []
         with tqdm(total=len(configs), unit="run", desc="runs", file=sys.stderr) as bar:
             for config in configs:
-                if run_status(config) == "complete":
+                if planned_status(config) == STATUS_COMPLETE:
                     bar.write(f"{config.run_id}: already complete, skipped")
                     outcomes.append((config.run_id, SKIPPED))
                     bar.update()
@@ -367,10 +354,8 @@ class RayExecutor:
         """Train every run not yet complete as Ray tasks; report each start, finish and failure as it happens."""
         from tqdm import tqdm
 
-        from training.suites import run_status
-
         configs = _plain_env_paths(configs)
-        outcomes = {config.run_id: SKIPPED for config in configs if run_status(config) == "complete"}
+        outcomes = {config.run_id: SKIPPED for config in configs if planned_status(config) == STATUS_COMPLETE}
         for run_id in outcomes:
             print(f"{run_id}: already complete, skipped", flush=True)
         pending = [config for config in configs if config.run_id not in outcomes]
@@ -450,7 +435,7 @@ class RayExecutor:
                       "Run the same command again to resume from its last finished epoch.")
             folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
             last = read_claim(folder) or {}
-            mark_failed(folder, reason)
+            fail_unfinished_run(folder, reason)
             release_claim(folder, token)
             return {"run_id": config.run_id, "node": last.get("node") or "an unknown node", "outcome": reason}
 
@@ -461,19 +446,6 @@ class RayExecutor:
                 ray.cancel(ref, force=False)
         with contextlib.suppress(Exception):
             ray.wait(list(refs), num_returns=len(refs), timeout=20)
-
-
-def mark_failed(folder: Path, reason: str) -> None:
-    """Mark an unfinished run failed with ``reason`` (its backup stays, so it still resumes)."""
-    import json
-
-    try:
-        record = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # died before writing a record: nothing to mark
-    if isinstance(record, dict) and record.get("status") != "complete":
-        atomic_write_json(folder / RUN_FILE, {**record, "status": "failed", "error": reason,
-                                             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
 
 @contextlib.contextmanager

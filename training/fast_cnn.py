@@ -53,7 +53,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from training.layers import FastGradConv2D
+from labkeras.layers import FastGradConv2D
 from training.registry import BuiltModel
 
 # CIFAR-10 training-set channel statistics in 0-255 pixels (RGB): the model

@@ -40,8 +40,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from runstore import HISTORY_FILE, SUMMARY_FILE, atomic_write_text, resolve_artifacts_dir
-from runstore.history import HISTORY_REQUIRED_COLUMNS, write_history_rows
+from runstore import HISTORY_FILE, atomic_write_text, resolve_artifacts_dir
+from runstore.history import HISTORY_REQUIRED_COLUMNS
 from runstore.layout import run_dir, runs_root, validate_run_id
 from runstore.model_safety import KERAS_ARCHIVE_MEMBERS, MAX_CONFIG_BYTES, MAX_MODEL_BYTES, find_unsafe_config
 from training.history_import import read_external_history
@@ -277,7 +277,7 @@ def _load_safely(path: Path, shown_name: str):
     """``keras.saving.load_model`` in safe mode; any failure becomes ``ImportRefused``."""
     import keras
 
-    import training.layers  # noqa: F401  (the lab's own layers are allowed and must be registered)
+    import labkeras.layers  # noqa: F401  (the lab's own layers are allowed and must be registered)
 
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
@@ -308,13 +308,12 @@ def write_finished_run(folder: Path, fields: dict, model, result, labels, histor
     """Write model.keras, predictions, summary, history and, last, a complete run.json into ``folder``."""
     from training.byom import model_for_dashboard
     from training.callbacks import summarize_history
-    from training.record import RunRecord
-    from training.train import model_summary_text, parameter_counts, save_model_and_predictions
+    from runstore.writer import RunRecord, save_model_and_predictions, write_history_rows, write_model_summary
+    from training.provenance import provenance
 
     kept = model_for_dashboard(model, result.outputs)
-    params_total, params_trainable = parameter_counts(kept)
     saved = save_model_and_predictions(folder, kept, labels, result.probs)
-    atomic_write_text(folder / SUMMARY_FILE, model_summary_text(kept))
+    parameters = write_model_summary(folder, kept)
     # Without a history the file holds only the header: the run has no curves, and says so in run.json.
     write_history_rows(folder / HISTORY_FILE, history_rows, columns=HISTORY_REQUIRED_COLUMNS)
     summary = summarize_history(history_rows)
@@ -322,9 +321,9 @@ def write_finished_run(folder: Path, fields: dict, model, result, labels, histor
     last_epoch = history_rows[-1]["epoch"] if history_rows else None
     # CSVLogger records no time; a history from the lab's own format does (elapsed_seconds).
     elapsed = history_rows[-1].get("elapsed_seconds", math.nan) if history_rows else math.nan
-    record = RunRecord(folder, fields)
+    record = RunRecord(folder, fields, provenance=provenance())
     record.complete(
-        test_accuracy=result.accuracy, test_loss=result.loss, params_total=params_total, params_trainable=params_trainable,
+        test_accuracy=result.accuracy, test_loss=result.loss, **parameters,
         **saved, epochs_run=len(history_rows), best_epoch=None if last_epoch is None else int(last_epoch),
         lr_drop_epochs=summary["lr_drop_epochs"], latest_epoch=history_rows[-1]["epoch"] if history_rows else None,
         has_curves=bool(history_rows), best_epoch_rule="last epoch of the history (the weights the file was saved with)",

@@ -17,8 +17,8 @@ applied as the model expects, and ``model.keras``, ``predictions.npz`` and a
 One writer. The epoch rows are made and written by the lab trainer's own
 callbacks (``training.callbacks.EpochExtras`` adds the learning rate and the
 elapsed time, ``HistoryWriter`` rewrites history.csv), run.json goes through
-``training.record.RunRecord``, and the model and predictions through
-``training.train.save_model_and_predictions``: a LabCallback run folder is
+``runstore.writer`` (the one writer of run folders), as the lab trainer's
+does: a LabCallback run folder is
 written exactly as a lab run's is. The saved model holds the weights ``fit``
 ended with, so run.json's ``best_epoch`` is the last finished epoch (its
 ``best_epoch_rule`` says so), where the Curves page puts its star.
@@ -44,10 +44,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from runstore import HISTORY_FILE, SUMMARY_FILE, atomic_write_text, resolve_artifacts_dir, run_dir
+from runstore import HISTORY_FILE, resolve_artifacts_dir, run_dir
 from runstore.preprocessing import check_preprocessing
+from runstore.status import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
 
-RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
 BEST_EPOCH_RULE = "last epoch fit ran (the weights fit ended with, which LabCallback saves)"
 
 
@@ -95,8 +95,8 @@ class LabCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         from training.byom import image_input_side
         from training.callbacks import EpochExtras, HistoryWriter
-        from training.record import RunRecord
-        from training.train import model_summary_text, parameter_counts, prepare_run_folder
+        from runstore.writer import RunRecord, check_run_folder, clear_for_fresh_start, write_model_summary
+        from training.provenance import provenance
 
         self._wall_started = time.monotonic()
         try:
@@ -106,9 +106,9 @@ class LabCallback(keras.callbacks.Callback):
         run_id = self.run_id or f"{self.model.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         self.folder = run_dir(resolve_artifacts_dir(self.artifacts_dir), run_id)
         self.folder.mkdir(parents=True, exist_ok=True)
-        prepare_run_folder(self.folder)  # refuses a complete or live run; clears a failed one
+        check_run_folder(self.folder)  # refuses a complete or live run
+        clear_for_fresh_start(self.folder)  # a callback run never resumes: what a failed attempt left goes
         optimizer = self.model.optimizer
-        params_total, params_trainable = parameter_counts(self.model)
         # The lab trainer's own row makers and history writer, driven from this one callback.
         self.clock, self.history = EpochExtras(), HistoryWriter(self.folder / HISTORY_FILE)
         for part in (self.clock, self.history):
@@ -120,16 +120,14 @@ class LabCallback(keras.callbacks.Callback):
             "preprocessing": self.preprocessing, "input_size": input_size,
             "optimizer": type(optimizer).__name__.lower() if optimizer is not None else "unknown",
             "learning_rate": _learning_rate(self.model), "config": self.config,
-            "weights": "trained in the user's script", "params_total": params_total, "params_trainable": params_trainable,
-            "best_epoch_rule": BEST_EPOCH_RULE,
-        })
-        self.record.update()
-        atomic_write_text(self.folder / SUMMARY_FILE, model_summary_text(self.model))
-        self.state = RUNNING
+            "weights": "trained in the user's script", "best_epoch_rule": BEST_EPOCH_RULE,
+        }, provenance=provenance())
+        self.record.update(**write_model_summary(self.folder, self.model))
+        self.state = STATUS_RUNNING
         _register_guards(self)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.state != RUNNING:
+        if self.state != STATUS_RUNNING:
             return
         # A copy: the learning rate and clock are added for this run's history, not for the user's other callbacks.
         row_logs = dict(logs or {})
@@ -145,7 +143,7 @@ class LabCallback(keras.callbacks.Callback):
         return {**summarize_history(rows), "best_epoch": rows[-1]["epoch"] if rows else None}
 
     def on_train_end(self, logs=None):
-        if self.state != RUNNING:
+        if self.state != STATUS_RUNNING:
             return
         try:
             self._finish()
@@ -159,7 +157,7 @@ class LabCallback(keras.callbacks.Callback):
 
     def _finish(self) -> None:
         from training.byom import as_labels, evaluate_on_test_set, model_for_dashboard
-        from training.train import save_model_and_predictions
+        from runstore.writer import save_model_and_predictions
 
         train_seconds = round(self.clock.seconds, 3)
         images, labels, data = self._test_set()
@@ -172,7 +170,7 @@ class LabCallback(keras.callbacks.Callback):
             train_seconds=train_seconds, wall_seconds=round(time.monotonic() - self._wall_started, 3),
             **saved, **self._best_epoch_known(self._summary()),
         )
-        self.state = COMPLETE
+        self.state = STATUS_COMPLETE
         print(f"LabCallback: {self.record.fields['run_id']} complete, test accuracy {result.accuracy:.4f} ({self.folder})", flush=True)
 
     @staticmethod
@@ -192,9 +190,9 @@ class LabCallback(keras.callbacks.Callback):
 
     def mark_failed(self, reason: str) -> None:
         """Mark a run that is still running as failed with ``reason``; nothing happens once it has ended."""
-        if self.state != RUNNING:
+        if self.state != STATUS_RUNNING:
             return
-        self.state = FAILED
+        self.state = STATUS_FAILED
         self.record.fail(reason)
 
     def _interrupted(self, how: str) -> None:

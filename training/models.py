@@ -20,9 +20,9 @@ from __future__ import annotations
 import keras
 from keras import layers, regularizers
 
-import training.layers as lab_layers
+import labkeras.layers as lab_layers
 from training.data import NUM_CLASSES
-from training.registry import BuiltModel, ModelSpec, get_spec
+from training.registry import BuiltModel, ModelSpec, as_spec, get_spec
 from training.weights import WeightsError, resolve_weights
 
 # VGG16's convolutional layout: filters per conv layer, "M" for max-pooling.
@@ -186,15 +186,16 @@ def build_resnet50v2_transfer(keras_weights: str | None = None) -> BuiltModel:
     return BuiltModel(model, base, head)
 
 
-def build_parts(name: str, keras_weights: str | None = None, **options) -> BuiltModel:
-    """Build model ``name`` from its registry entry, with already resolved weights (see ``training.weights``).
+def build_parts(model: ModelSpec | str, keras_weights: str | None = None, **options) -> BuiltModel:
+    """Build ``model`` (a registry entry, or its name) with already resolved weights (see ``training.weights``).
 
     ``options`` are the entry's model options (simple_cnn's ``blocks``); one left out
     or None takes the entry's default. Unknown names fail with the list of valid ones.
+    The trainer passes the entry it resolved once for the run.
     """
-    spec = get_spec(name)
+    spec = as_spec(model)
     if keras_weights is not None and not spec.transfer:
-        raise ValueError(f"{name} is trained from scratch; it takes no backbone weights (keras_weights=None).")
+        raise ValueError(f"{spec.name} is trained from scratch; it takes no backbone weights (keras_weights=None).")
     return spec.builder_function()(keras_weights=keras_weights, **_checked_options(spec, options))
 
 
@@ -213,9 +214,9 @@ def _checked_options(spec: ModelSpec, options: dict) -> dict:
     return checked
 
 
-def initialise_from_data(name: str, built: BuiltModel, x_train) -> None:
+def initialise_from_data(model: ModelSpec | str, built: BuiltModel, x_train) -> None:
     """Run the entry's data-dependent initialiser (fast_cnn's whitening stem) on ``x_train``, if it has one."""
-    initialiser = get_spec(name).initialiser_function()
+    initialiser = as_spec(model).initialiser_function()
     if initialiser is not None:
         initialiser(built.model, x_train)
 

@@ -137,9 +137,19 @@ def get_spec(name: str) -> ModelSpec:
         raise ValueError(f"Unknown model {name!r}. Valid models: {', '.join(REGISTRY)}") from None
 
 
+def as_spec(model: "ModelSpec | str") -> ModelSpec:
+    """``model`` itself when it is a registry entry, else the entry of that name (``get_spec``)."""
+    return model if isinstance(model, ModelSpec) else get_spec(model)
+
+
 def option_models(option: str) -> list[str]:
     """The models whose builder takes ``option`` (e.g. ``blocks``: simple_cnn)."""
     return [spec.name for spec in REGISTRY.values() if option in spec.options]
+
+
+def option_names() -> tuple:
+    """Every builder option some registered model takes (``blocks``), in registry order."""
+    return tuple(dict.fromkeys(option for spec in REGISTRY.values() for option in spec.options))
 
 
 def option_values(option: str) -> tuple:

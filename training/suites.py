@@ -23,11 +23,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from runstore import BACKUP_DIR, resolve_artifacts_dir, run_dir
-from runstore.status import STATUS_COMPLETE, folder_status
+from runstore.status import STATUS_COMPLETE, STATUS_RESUMABLE
 from training.config import ConfigError, RunConfig
 from training.questions import QuestionError, validate_questions
 from training.replicates import expand_seeds
+from training.run_state import planned_status
 
 SUITES_FILE = Path(__file__).with_name("suites.json")
 
@@ -92,21 +92,12 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
     return Suite(name, entry.get("description", ""), tuple(runs), tuple(questions))
 
 
-def run_status(config: RunConfig) -> str:
-    """``runstore.status.folder_status`` of the run, or ``resumable`` when it is unfinished and has a backup to resume from."""
-    folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
-    status = folder_status(folder)
-    if status != STATUS_COMPLETE and (folder / BACKUP_DIR / "training_metadata.json").is_file():
-        return "resumable"
-    return status
-
-
 def describe_plan(suite: Suite) -> str:
     """One line per run: id, model, what it trains on, and whether it will be skipped."""
     lines = [f"Suite {suite.name}: {suite.description}", ""]
     for config in suite.runs:
-        status = run_status(config)
-        action = "skip (complete)" if status == "complete" else ("resume" if status == "resumable" else "train")
+        status = planned_status(config)
+        action = "skip (complete)" if status == STATUS_COMPLETE else ("resume" if status == STATUS_RESUMABLE else "train")
         extra = f" blocks={config.blocks}" if config.blocks else ""
         if config.epoch_images:
             extra += f" eval_every={config.epoch_images}"

@@ -18,11 +18,8 @@ Usage::
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import math
-import os
 import shutil
 import sys
 import time
@@ -31,32 +28,28 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from runstore import (
-    BACKUP_DIR,
-    HISTORY_FILE,
-    MODEL_FILE,
-    PREDICTIONS_FILE,
-    RUN_FILE,
-    SUMMARY_FILE,
-    TENSORBOARD_DIR,
-    atomic_write_bytes,
-    atomic_write_text,
-    resolve_artifacts_dir,
-    run_dir,
+from runstore import BACKUP_DIR, HISTORY_FILE, TENSORBOARD_DIR, resolve_artifacts_dir, run_dir
+from runstore.writer import (
+    RunFolderRefused,
+    RunRecord,
+    check_run_folder,
+    clear_for_fresh_start,
+    describe_write_error,
+    save_model_and_predictions,
+    write_model_summary,
 )
-from runstore.predictions import write_predictions
-from runstore.status import STATUS_COMPLETE, STATUS_RUNNING, read_record_leniently, run_status
 from training import callbacks as lab_callbacks
 from training.config import ConfigError, RunConfig
-from training.data import Cifar10, DataError, load_cifar10, split_train_validation, stratified_subset
+from training.data import Cifar10, DataError, DataSplit, load_cifar10, split_data
 from training.evaluate import predict_test_set, test_metrics
 from training.feature_cache import FeatureCache
+from training.inputs import TrainingInputs, make_inputs
 from training.models import BuiltModel, build_parts, initialise_from_data
-from training.pipeline import make_eval_dataset, make_feature_dataset, make_train_dataset
-from training.record import Resumption, RunRecord, resume_from_earlier_attempt
-from training.registry import get_spec
+from training.optimization import compile_for_run, make_strategy
+from training.provenance import provenance
+from training.registry import ModelSpec, get_spec
+from training.resumption import Resumption, resume_from_earlier_attempt
 from training.weights import WeightsError, resolve_weights
 
 BACKUP_METADATA = "training_metadata.json"
@@ -76,49 +69,21 @@ USER_FIXABLE_ERRORS = (TrainingError, DataError, WeightsError, ConfigError)
 def prepare_run_folder(folder: Path) -> int | None:
     """Check ``folder`` before training; return the epoch to resume from, or None for a fresh start.
 
-    A complete run is never overwritten; a run whose trainer is still alive is not
-    started twice; an interrupted run with a backup resumes; anything else starts over.
+    A complete run is never overwritten and a live trainer's run is not started twice
+    (``runstore.writer.check_run_folder``); an interrupted run with a backup resumes;
+    anything else starts over.
     """
-    record = read_record_leniently(folder) or {}
-    status = run_status(record)
-    if status == STATUS_COMPLETE:
-        raise TrainingError(
-            f"Run {folder.name!r} is already complete ({folder}). Pick another --run-id, "
-            "or delete that folder to train it again."
-        )
-    # A run this very process started (and failed) may be started again; a live other trainer may not.
-    if status == STATUS_RUNNING and record.get("pid") != os.getpid():
-        raise TrainingError(
-            f"Run {folder.name!r} is being trained right now by process {record.get('pid')} on {record.get('host')}. "
-            "Wait for it, stop it, or pick another --run-id."
-        )
+    try:
+        check_run_folder(folder)
+    except RunFolderRefused as refused:
+        raise TrainingError(str(refused)) from None
     metadata = folder / BACKUP_DIR / BACKUP_METADATA
     if metadata.is_file():
         try:
             return int(json.loads(metadata.read_text(encoding="utf-8"))["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a torn backup cannot be trusted: start over
-    # Starting over: files of an earlier failed attempt must not be mistaken for this run's.
-    for name in (HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, SUMMARY_FILE):
-        (folder / name).unlink(missing_ok=True)
-    for name in (TENSORBOARD_DIR, BACKUP_DIR):
-        shutil.rmtree(folder / name, ignore_errors=True)
-    return None
-
-
-def describe_os_error(error: OSError, folder: Path) -> str | None:
-    """A sentence for disk-full and permission errors, or None for other OS errors."""
-    where = error.filename or folder
-    if error.errno == errno.ENOSPC:
-        return (
-            f"The disk is full (no space left while writing {where}). Free some space or move the artifacts "
-            "with --artifacts-dir, then run the same command again: the run resumes from its last finished epoch."
-        )
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return (
-            f"Permission denied writing {where}. Make the artifacts folder writable, or choose another one "
-            "with --artifacts-dir / ARTIFACTS_DIR."
-        )
+    clear_for_fresh_start(folder)
     return None
 
 
@@ -133,13 +98,13 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
     """
     wall_started = time.monotonic()
     config = config.resolved()
+    spec = get_spec(config.model)  # the model's registry entry: looked up here, once, and passed along
     folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise TrainingError(describe_os_error(error, folder) or f"Cannot create the run folder {folder}: {error}") from None
+        raise TrainingError(describe_write_error(error, folder) or f"Cannot create the run folder {folder}: {error}") from None
     resume_epoch = prepare_run_folder(folder)
-    spec = get_spec(config.model)
     record = None
     try:
         record = RunRecord(folder, {
@@ -147,13 +112,13 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
             "input_size": spec.input_size, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
             "config": config.to_dict(), "weights": "none", "suite": config.suite, "resumed_from_epoch": resume_epoch,
             "group": config.group, "seed": config.seed,
-        })
+        }, provenance=provenance())
         resumption = resume_from_earlier_attempt(record, folder, resume_epoch)
         record.update()
-        train_and_save(config, folder, record, data, resumption, verbose, wall_started)
+        train_and_save(config, spec, folder, record, data, resumption, verbose, wall_started)
         return folder
     except OSError as error:
-        message = describe_os_error(error, folder)
+        message = describe_write_error(error, folder)
         if record is not None:
             record.fail(message or f"{type(error).__name__}: {error}")
         if message:
@@ -172,24 +137,23 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
 
 
 def train_and_save(
-    config: RunConfig, folder: Path, record: RunRecord, data: Cifar10 | None, resumption: Resumption,
+    config: RunConfig, spec: ModelSpec, folder: Path, record: RunRecord, data: Cifar10 | None, resumption: Resumption,
     verbose: int | None, wall_started: float,
 ) -> None:
-    """Load -> split -> build -> compile -> fit -> evaluate -> save, each step one function below."""
+    """Load -> split -> build -> compile -> fit -> evaluate -> save, each step one function."""
     # Live progress bars on a terminal; one line per epoch in log files.
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
-    spec = get_spec(config.model)
     # Weights first: a missing ImageNet file should fail before minutes of data loading.
-    weights = resolve_weights(config.model, config.weights)
+    weights = resolve_weights(spec.name, config.weights)
     record.update(weights=weights.label, weights_note=weights.note)
 
     split = load_and_split(config, data, record)
     keras.utils.set_random_seed(config.seed)
     with make_strategy(config.strategy).scope():
-        built = build_for_run(config, weights.keras_value, split.x_train)
+        built = build_for_run(config, spec, weights.keras_value, split.x_train)
         trained = compile_for_run(config, built)
-    describe_model(built.model, folder, record)
-    inputs = make_inputs(config, built, split, spec.input_size, verbose)
+    record.update(**write_model_summary(folder, built.model))
+    inputs = make_inputs(config, spec, built, split, verbose)
     if inputs.cache is not None:
         record.update(feature_cache=inputs.cache.report())
     epoch = EpochSize.of(config, len(split.y_train))
@@ -201,140 +165,25 @@ def train_and_save(
     save_run(config, folder, record, built.model, split.y_test, probs, callbacks, train_seconds, inputs.cache, wall_started)
 
 
-# ----------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class DataSplit:
-    """The images of one run: training (maybe a subset), validation (taken out of training) and test."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray  # only read after training (see train_and_save)
-    y_test: np.ndarray
-
-    def counts(self) -> dict:
-        """Images per part, as ``run.json["data"]`` records them."""
-        return {"train_images": int(len(self.y_train)), "validation_images": int(len(self.y_val)),
-                "test_images": int(len(self.y_test))}
-
-
-def split_data(config: RunConfig, data: Cifar10) -> DataSplit:
-    """Seeded stratified validation split, optional training subset, optional test prefix."""
-    # split_seed, not seed: a group's replicates see the same images and differ only in training randomness.
-    split = split_train_validation(data.x_train, data.y_train, config.validation_size, config.split_seed)
-    x_train, y_train = stratified_subset(split.x_train, split.y_train, config.train_limit, config.split_seed)
-    test_count = len(data.y_test) if config.test_limit is None else min(config.test_limit, len(data.y_test))
-    return DataSplit(x_train, y_train, split.x_val, split.y_val, data.x_test[:test_count], data.y_test[:test_count])
+def split_for_run(config: RunConfig, data: Cifar10) -> DataSplit:
+    """``data`` split as ``config`` says: validation by ``split_seed``, so a group's replicates see the same images."""
+    return split_data(data, config.validation_size, config.split_seed, config.train_limit, config.test_limit)
 
 
 def load_and_split(config: RunConfig, data: Cifar10 | None, record: RunRecord) -> DataSplit:
     """``data`` (or CIFAR-10 from ``config.data_dir``) split for this run, its source and sizes recorded."""
     data = data if data is not None else load_cifar10(config.data_dir)
-    split = split_data(config, data)
+    split = split_for_run(config, data)
     record.update(data={"source": data.source, "sha256": data.sha256, **split.counts()})
     return split
 
 
-# ----------------------------------------------------------------------------- model
-
-
-def make_strategy(name: str):
-    """``tf.distribute`` strategy by name: the default one, or MirroredStrategy over all local GPUs (else the CPU)."""
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = [device.name.replace("physical_device:", "") for device in tf.config.list_physical_devices("GPU")]
-        return tf.distribute.MirroredStrategy(devices=devices or ["/cpu:0"])
-    raise ValueError(f"Unknown strategy {name!r}. Valid strategies: default, mirrored")
-
-
-def build_for_run(config: RunConfig, keras_weights: str | None, x_train: np.ndarray) -> BuiltModel:
+def build_for_run(config: RunConfig, spec: ModelSpec, keras_weights: str | None, x_train) -> BuiltModel:
     """The run's model from its registry entry, with its options, initialised from ``x_train`` if the entry asks."""
-    options = {option: getattr(config, option) for option in get_spec(config.model).options}
-    built = build_parts(config.model, keras_weights, **options)
+    built = build_parts(spec, keras_weights, **{option: getattr(config, option) for option in spec.options})
     # Before any backup is restored: a resumed run then overwrites it with its own weights.
-    initialise_from_data(config.model, built, x_train)
+    initialise_from_data(spec, built, x_train)
     return built
-
-
-def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0):
-    """A Keras optimizer by name (rmsprop, adam, sgd); adam with weight decay is AdamW."""
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    if name == "adam":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay) if weight_decay else keras.optimizers.Adam(learning_rate)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
-    raise ValueError(f"Unknown optimizer {name!r}. Valid optimizers: rmsprop, adam, sgd")
-
-
-def trains_on_cached_features(config: RunConfig, built: BuiltModel) -> bool:
-    """Whether the run trains the head alone on cached outputs of the frozen base (transfer models)."""
-    return config.feature_cache and built.base is not None
-
-
-def compile_for_run(config: RunConfig, built: BuiltModel):
-    """Compile the part that trains (the head on cached features, else the whole model) and return it."""
-    trained = built.head if trains_on_cached_features(config, built) else built.model
-    trained.compile(
-        optimizer=make_optimizer(config.optimizer, config.learning_rate, config.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=["accuracy"],
-    )
-    return trained
-
-
-def model_summary_text(model) -> str:
-    """Keras' layer table (nested models expanded) as plain text."""
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, line_break=True: lines.append(line), expand_nested=True)
-    return "\n".join(lines) + "\n"
-
-
-def parameter_counts(model) -> tuple[int, int]:
-    """(total, trainable) parameter counts."""
-    trainable = int(sum(int(np.prod(weight.shape)) for weight in model.trainable_weights))
-    return int(model.count_params()), trainable
-
-
-def describe_model(model, folder: Path, record: RunRecord) -> None:
-    """Record the parameter counts and write the layer table beside the run."""
-    params_total, params_trainable = parameter_counts(model)
-    record.update(params_total=params_total, params_trainable=params_trainable)
-    atomic_write_text(folder / SUMMARY_FILE, model_summary_text(model))
-
-
-# ----------------------------------------------------------------------------- input pipelines
-
-
-@dataclass
-class TrainingInputs:
-    """What ``fit`` reads: training and validation batches, and the feature cache when the head trains alone."""
-
-    train: tf.data.Dataset
-    validation: tf.data.Dataset
-    cache: FeatureCache | None = None
-
-
-def make_inputs(config: RunConfig, built: BuiltModel, split: DataSplit, input_size: int, verbose: int) -> TrainingInputs:
-    """Raw-pixel pipelines (resized, augmented), or cached frozen-base features for a transfer model's head."""
-    if not trains_on_cached_features(config, built):
-        return TrainingInputs(
-            make_train_dataset(split.x_train, split.y_train, config.batch_size, input_size, config.augment, config.seed,
-                               config.augmentation),
-            make_eval_dataset(split.x_val, split.y_val, config.batch_size, input_size),
-        )
-    cache = FeatureCache(resolve_artifacts_dir(config.artifacts_dir), config.model, built.base, input_size, verbose=verbose)
-    # Flip is the one augmentation kept on cached features: the mirrored images' features are a second table.
-    mirrored = cache.features(split.x_train, "mirrored") if config.augment else None
-    return TrainingInputs(
-        make_feature_dataset(cache.features(split.x_train, "plain"), mirrored, split.y_train, config.batch_size, config.seed, shuffle=True),
-        make_feature_dataset(cache.features(split.x_val, "plain"), None, split.y_val, config.batch_size, config.seed, shuffle=False),
-        cache,
-    )
 
 
 # ----------------------------------------------------------------------------- fit
@@ -455,28 +304,6 @@ def fit(trained, inputs: TrainingInputs, config: RunConfig, callbacks: FitCallba
 
 
 # ----------------------------------------------------------------------------- save
-
-
-def save_model_atomically(model, path: Path) -> tuple[str, int]:
-    """Save ``model`` in Keras 3 format via a temporary ``.keras`` name, then rename; return (sha256, bytes)."""
-    temporary = path.with_name(f".partial-{os.getpid()}-{path.name}")
-    try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digest, path.stat().st_size
-
-
-def save_model_and_predictions(folder: Path, model, y_test: np.ndarray, probs: np.ndarray) -> dict:
-    """Write ``model.keras`` and ``predictions.npz`` atomically; return run.json's ``model_sha256`` and ``model_bytes``.
-
-    The one way a run folder gets its model and test predictions: the trainer, ``LabCallback`` and the importer.
-    """
-    model_sha256, model_bytes = save_model_atomically(model, folder / MODEL_FILE)
-    write_predictions(folder, y_test, probs)
-    return {"model_sha256": model_sha256, "model_bytes": model_bytes}
 
 
 def save_run(config: RunConfig, folder: Path, record: RunRecord, model, y_test: np.ndarray, probs: np.ndarray,

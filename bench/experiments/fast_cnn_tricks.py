@@ -35,7 +35,7 @@ def build_variant(arguments, x_train) -> keras.Model:
     from keras import layers
 
     from training import fast_cnn
-    from training.layers import FastGradConv2D
+    from labkeras.layers import FastGradConv2D
 
     inputs = keras.Input((32, 32, 3), name="pixels")
     x = layers.Normalization(mean=list(fast_cnn.CIFAR10_MEAN), variance=[s**2 for s in fast_cnn.CIFAR10_STD], name="standardise")(inputs)
