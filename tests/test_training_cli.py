@@ -22,10 +22,13 @@ def _exit_code(argv):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "--model", "alexnet"], "unknown model 'alexnet'; valid models: simple_cnn"),
+        (["run", "--model", "alexnet"], "Unknown model 'alexnet'. Valid models: simple_cnn"),
         (["run", "--model", "simple_cnn", "--lr", "fast"], "'fast' is not a number"),
-        (["run", "--model", "simple_cnn", "--lr", "0"], "must be a positive number"),
-        (["run", "--model", "simple_cnn", "--optimizer", "adagrad"], "invalid choice: 'adagrad'"),
+        (["run", "--model", "simple_cnn", "--lr", "0"], "learning_rate must be a number between 0 (exclusive) and 10, got 0.0 (flag --lr)"),
+        (["run", "--model", "simple_cnn", "--optimizer", "adagrad"], "Unknown optimizer 'adagrad'. Valid optimizers: rmsprop"),
+        (["run", "--model", "simple_cnn", "--epochs", "0"], "epochs must be at least 1, got 0 (flag --epochs)"),
+        (["run", "--model", "simple_cnn", "--reduce-lr-factor", "2"], "reduce_lr_factor must be between 0 and 1, got 2.0 (flag --reduce-lr-factor)"),
+        (["run", "--model", "fast_cnn", "--blocks", "2"], "blocks applies to simple_cnn only, not fast_cnn (flag --blocks)"),
         (["run", "--model", "simple_cnn", "--weights", "imagenet"], "takes --weights none only"),
         (["run", "--model", "simple_cnn", "--run-id", "../up"], "Invalid run id"),
         (["suite", "nope", "--dry-run"], "Unknown suite 'nope'. Valid suites: demo, demo-long, seed"),
@@ -51,6 +54,32 @@ def test_run_help_documents_the_required_flags(capsys):
     for flag in ("--model", "--optimizer", "--lr", "--epochs", "--batch-size", "--train-limit", "--seed",
                  "--weights", "--no-augment", "--run-id", "--artifacts-dir", "--data-dir", "--strategy"):
         assert flag in out
+
+
+def test_every_run_config_field_but_the_suite_name_has_a_flag_with_its_default(capsys):
+    import dataclasses
+
+    from training.config import RunConfig
+
+    assert _exit_code(["run", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for item in dataclasses.fields(RunConfig):
+        if item.name == "suite":
+            continue
+        flag = item.metadata["flag"] if isinstance(item.metadata["flag"], str) else "--" + item.name.replace("_", "-")
+        if item.default is True:
+            flag = "--no-" + flag[2:]
+        assert flag in out, item.name
+    assert "(default 0.5)" in out and "(default 1e-06)" in out  # reduce_lr_factor and min_learning_rate, from RunConfig
+
+
+def test_run_flags_set_the_plateau_knobs(monkeypatch):
+    seen = []
+    monkeypatch.setattr("training.train.run_training", lambda config: seen.append(config) or "folder")
+    assert main(["run", "--model", "simple_cnn", "--run-id", "p", "--reduce-lr-patience", "2", "--reduce-lr-factor", "0.25",
+                 "--min-learning-rate", "1e-5", "--no-augment"]) == 0
+    config = seen[0]
+    assert (config.reduce_lr_patience, config.reduce_lr_factor, config.min_learning_rate, config.augment) == (2, 0.25, 1e-5, False)
 
 
 def test_models_lists_the_registry(capsys):

@@ -21,24 +21,80 @@ unless ``--verbose`` is given.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import re
 import sys
+import typing
 
-from training.config import AUGMENTATIONS, LR_SCHEDULES, OPTIMIZERS, STRATEGIES, WEIGHT_CHOICES, ConfigError, RunConfig
+from training.config import ConfigError, RunConfig
 from training.quiet import start_tensorflow
-from training.registry import REGISTRY, model_names, option_models, option_values
+from training.registry import REGISTRY, STUDY_DEFAULTS, model_names, option_models, option_names, option_values
 
 USAGE_ERROR = 2
 RUN_ERROR = 1
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a positive number such as 0.001") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number such as 0.001")
-    return value
+def _number(kind: type):
+    """An argparse type that parses ``kind`` only; whether the value is in range is ``RunConfig.validate``'s to say."""
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            example = "0.001" if kind is float else "3"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a number such as {example}") from None
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def add_run_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per ``RunConfig`` field, with the help, name and valid values the field declares (``training.config.knob``).
+
+    Every flag defaults to "not given" (``SUPPRESS``), so the run gets only what the
+    user set and everything else from ``RunConfig``, the registry and the model's recipe;
+    values are checked once, by ``RunConfig.validate``.
+    """
+    hints = typing.get_type_hints(RunConfig)
+    for item in dataclasses.fields(RunConfig):
+        meta = item.metadata
+        if meta.get("flag") is None:
+            continue
+        name = meta["flag"] if isinstance(meta["flag"], str) else "--" + item.name.replace("_", "-")
+        kinds = [kind for kind in typing.get_args(hints[item.name]) or (hints[item.name],) if kind is not type(None)]
+        help_text = meta["help"] + _shown_default(item)
+        choices = meta["choices"] or (option_values(item.name) if option_models(item.name) else None)
+        if choices:
+            help_text += f"; one of {', '.join(map(str, choices))}"
+        if option_models(item.name):
+            help_text += f" ({', '.join(option_models(item.name))} only)"
+        if kinds == [bool]:
+            # A switch that is on by default is turned off with --no-NAME; one that is off is turned on by --NAME.
+            on = item.default is True
+            parser.add_argument(f"--no-{name[2:]}" if on else name, *meta["aliases"], dest=item.name, action="store_const",
+                                const=not on, default=argparse.SUPPRESS, help=help_text)
+            continue
+        kind = kinds[0]
+        parser.add_argument(name, *meta["aliases"], dest=item.name, default=argparse.SUPPRESS, help=help_text,
+                            type=_number(kind) if kind in (int, float) else None, metavar=meta["metavar"],
+                            required=item.default is dataclasses.MISSING)
+
+
+def _flags_named_in(message: str) -> str:
+    """`` (flag --lr)`` for each RunConfig field a validation message names, so the user knows what to change."""
+    named = []
+    for item in dataclasses.fields(RunConfig):
+        flag = item.metadata.get("flag")
+        if flag and re.search(rf"\b{item.name}\b", message):
+            named.append(flag if isinstance(flag, str) else "--" + item.name.replace("_", "-"))
+    return f" (flag {', '.join(named)})" if named else ""
+
+
+def _shown_default(item: dataclasses.Field) -> str:
+    """`` (default X)`` for a field with a fixed default; a field whose None the registry fills says so."""
+    if item.default is dataclasses.MISSING or isinstance(item.default, bool):
+        return ""
+    if item.default is None:
+        return " (default: the model's recipe)" if item.name in (*STUDY_DEFAULTS, *option_names()) else ""
+    return f" (default {item.default:g})" if isinstance(item.default, float) else f" (default {item.default})"
 
 
 def _positive_int(text: str) -> int:
@@ -100,44 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("suites", help="list the suites in training/suites.json", description="List the suites and their runs.")
 
     run = commands.add_parser("run", parents=[common], help="train one model", description="Train one model and print its run folder.")
-    run.add_argument("--model", required=True, type=_model_name, help=f"model to train: {', '.join(model_names())}")
-    run.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default: the model's registry default)")
-    run.add_argument("--lr", "--learning-rate", dest="learning_rate", type=_positive_float, help="initial learning rate, e.g. 0.001")
-    run.add_argument("--epochs", type=_positive_int, help="maximum epochs (early stopping may end sooner)")
-    run.add_argument("--batch-size", type=_positive_int, help="images per batch")
-    run.add_argument("--epoch-images", type=_positive_int, metavar="N",
-                     help="evaluate every N training images (shorter epochs, the data repeating): more points on short runs' curves")
-    run.add_argument("--train-limit", type=_positive_int, help="train on at most this many images (stratified subset)")
-    run.add_argument("--validation-size", type=_positive_int, default=5000, help="validation images taken out of the training set (default 5000)")
-    run.add_argument("--test-limit", type=_positive_int, help="evaluate on the first N test images only (default: all 10,000)")
-    run.add_argument("--seed", type=int, default=0, help="seed for weight init, shuffling, augmentation and dropout (default 0)")
+    add_run_config_flags(run)
     run.add_argument("--seeds", type=_seed_list, metavar="LIST",
                      help="train one replicate per seed, e.g. 0,1,2 or 0-4: runs <run-id>-s<seed> sharing one group")
-    run.add_argument("--group", help="replicate group name (default: the --run-id with --seeds, else named after the settings)")
-    run.add_argument("--split-seed", type=int, default=0,
-                     help="seed for the validation split and training subset, equal across replicates (default 0)")
-    run.add_argument("--weights", help=f"{', '.join(WEIGHT_CHOICES)} or a path to a weights file (default: imagenet for transfer models, none otherwise)")
-    run.add_argument("--no-augment", dest="augment", action="store_false", help="switch off data augmentation")
-    run.add_argument("--augmentation", choices=AUGMENTATIONS,
-                     help="standard (flip, shift, rotation, zoom: the default) or light (flip and 2-pixel shift; fast_cnn's recipe)")
-    run.add_argument("--blocks", type=int, choices=option_values("blocks"),
-                     help=f"{', '.join(option_models('blocks'))} only: number of convolutional blocks (default: the model's recipe)")
-    run.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="plateau (ReduceLROnPlateau, the default) or onecycle")
-    run.add_argument("--label-smoothing", type=float, help="label smoothing, 0 to <1 (default 0)")
-    run.add_argument("--tta-flip", action="store_const", const=True, help="average test predictions over each image and its mirror")
-    run.add_argument("--tta-translate", action="store_const", const=True, help="also average test predictions over 1-pixel shifts of each image")
-    run.add_argument("--time-budget", dest="time_budget_seconds", type=_positive_float, metavar="SECONDS",
-                     help="end training after this many seconds; a one-cycle schedule anneals over the budget (fast_cnn's recipe: 885)")
     run.add_argument("--no-time-budget", action="store_true",
                      help="train every planned epoch however long it takes (overrides fast_cnn's 885 s budget)")
-    run.add_argument("--lookahead", action="store_const", const=True, help="average the weights every 5 steps into a slow copy (airbench; fast_cnn's recipe)")
-    run.add_argument("--weight-decay", type=float, help="decoupled weight decay for adam/sgd (default 0)")
-    run.add_argument("--no-feature-cache", dest="feature_cache", action="store_false", help="transfer models: run the frozen base every epoch instead of caching its outputs")
-    run.add_argument("--patience", dest="early_stopping_patience", type=_positive_int, default=10, help="early-stopping patience in epochs (default 10)")
-    run.add_argument("--run-id", help="run folder name (default: <model>-<date>-<time>); the same id resumes an interrupted run")
-    run.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
-    run.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
-    run.add_argument("--strategy", choices=STRATEGIES, default="default", help="default, or mirrored (tf.distribute.MirroredStrategy over local GPUs)")
     _add_executor_flags(run)
 
     suite = commands.add_parser("suite", parents=[common], help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
@@ -218,10 +241,9 @@ def _run(arguments: argparse.Namespace) -> int:
 
     from training.replicates import expand_seeds
 
-    # Only what the user set: everything else comes from the registry or the model's recipe.
-    values = {key: value for key, value in vars(arguments).items()
-              if key not in ("command", "no_time_budget", "verbose", "seeds", "executor", "address", "cpus_per_run")
-              and value is not None}
+    # Only what the user set (the config flags default to "not given"): the rest comes from RunConfig and the registry.
+    config_fields = {item.name for item in dataclasses.fields(RunConfig)}
+    values = {key: value for key, value in vars(arguments).items() if key in config_fields}
     if arguments.no_time_budget:
         values["time_budget_seconds"] = None  # explicit: overrides a recipe's budget
     if arguments.seeds and "run_id" not in values:
@@ -295,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "import":
             _import(arguments)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}{_flags_named_in(str(error))}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("Stopped. Run the same command again to resume from the last finished epoch.", file=sys.stderr)

@@ -35,43 +35,69 @@ class ConfigError(ValueError):
     """A run configuration with an unknown key or a bad value; the message says what is valid."""
 
 
+REQUIRED = dataclasses.MISSING  # a knob without a default: the caller must give it
+
+
+def knob(default, help: str, *, flag: str | None | bool = True, aliases: tuple = (), choices: tuple | None = None,
+         metavar: str | None = None):
+    """A ``RunConfig`` field with what the command line shows of it (``training.cli`` builds its flags from these).
+
+    ``flag``: the flag's name (default ``--field-name``), or None for a field the CLI does not set.
+    ``choices``: the valid values, checked by ``RunConfig.validate`` (the one validation) and listed in the help.
+    """
+    metadata = {"help": help, "flag": flag, "aliases": aliases, "choices": choices, "metavar": metavar}
+    if default is REQUIRED:
+        return dataclasses.field(metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
 @dataclass
 class RunConfig:
-    """All settings of one training run. ``None`` means "the registry's default" until resolved."""
+    """All settings of one training run. ``None`` means "the registry's default" until resolved.
 
-    model: str
-    optimizer: str | None = None           # rmsprop | adam | sgd
-    learning_rate: float | None = None     # initial (or peak, for onecycle) learning rate
-    epochs: int | None = None              # upper bound; early stopping may end sooner
-    epoch_images: int | None = None        # training images per epoch (the data repeats); None = one pass over them
-    batch_size: int | None = None          # global batch size (split across replicas)
-    train_limit: int | None = None         # train on at most this many images (stratified), None = all
-    validation_size: int = 5000            # images taken out of the training set for validation
-    test_limit: int | None = None          # evaluate on the first N test images only (None = all 10,000)
-    seed: int = 0                          # training randomness: weight init, shuffling, augmentation, dropout
-    split_seed: int = 0                    # picks the validation set and training subset; equal across a group's seeds
-    group: str | None = None               # replicate group; None = named after the settings (training.replicates)
-    weights: str | None = None             # imagenet | none | imagenet_if_available | path to a weights file
-    augment: bool = True                   # random augmentation while training (see ``augmentation``)
-    augmentation: str = "standard"         # standard: flip, shift, rotation, zoom | light: flip and 2-pixel shift
-    run_id: str | None = None              # folder name under artifacts/runs; generated when None
-    artifacts_dir: str | None = None       # None = $ARTIFACTS_DIR or ./artifacts
-    data_dir: str | None = None            # None = $CIFAR10_DIR or Keras' cache
-    strategy: str = "default"              # default | mirrored (tf.distribute.MirroredStrategy)
-    blocks: int | None = None              # convolutional blocks, for models that take them (simple_cnn; see the registry)
-    lr_schedule: str = "plateau"           # plateau (ReduceLROnPlateau) | onecycle (warm-up then linear decay)
-    label_smoothing: float = 0.0           # 0 = plain one-hot targets
-    tta_flip: bool = False                 # average predictions on the image and its mirror at test time
-    tta_translate: bool = False            # also average over 1-pixel shifts at test time (pixel models, not cached features)
-    time_budget_seconds: float | None = None  # end training once it has run this long (validation included); None = no limit
-    lookahead: bool = False                # average the weights every 5 steps into a slow copy (training.callbacks.Lookahead)
-    feature_cache: bool = True             # transfer models: cache the frozen base's outputs on disk
-    early_stopping_patience: int = 10      # epochs without val_loss improvement before stopping
-    reduce_lr_patience: int = 3            # epochs without val_loss improvement before lowering the lr
-    reduce_lr_factor: float = 0.5          # new lr = old lr * factor
-    min_learning_rate: float = 1e-6        # ReduceLROnPlateau never goes below this
-    weight_decay: float = 0.0              # decoupled weight decay for adam (adamw) / sgd, 0 = off
-    suite: str | None = None               # suite name when started by `python -m training suite`
+    Each field's help, flag and valid values are here, once: ``training.cli`` makes
+    ``python -m training run``'s flags from them, and ``validate`` checks them.
+    """
+
+    model: str = knob(REQUIRED, "model to train (python -m training models lists them)", flag="--model")
+    optimizer: str | None = knob(None, "optimizer", choices=OPTIMIZERS)
+    learning_rate: float | None = knob(None, "initial (or peak, for onecycle) learning rate, e.g. 0.001", flag="--lr",
+                                       aliases=("--learning-rate",))
+    epochs: int | None = knob(None, "maximum epochs (early stopping may end sooner)")
+    epoch_images: int | None = knob(None, "evaluate every N training images (shorter epochs, the data repeating): "
+                                          "more points on short runs' curves; default one pass over the data", metavar="N")
+    batch_size: int | None = knob(None, "images per batch (global: split across replicas)")
+    train_limit: int | None = knob(None, "train on at most this many images (stratified subset); default all")
+    validation_size: int = knob(5000, "validation images taken out of the training set")
+    test_limit: int | None = knob(None, "evaluate on the first N test images only; default all 10,000")
+    seed: int = knob(0, "seed for weight init, shuffling, augmentation and dropout")
+    split_seed: int = knob(0, "seed for the validation split and training subset, equal across a group's replicates")
+    group: str | None = knob(None, "replicate group name (default: the --run-id with --seeds, else named after the settings)")
+    weights: str | None = knob(None, f"{', '.join(WEIGHT_CHOICES)} or a path to a weights file "
+                                     "(default: imagenet for transfer models, none otherwise)")
+    augment: bool = knob(True, "random augmentation while training (see --augmentation)")
+    augmentation: str = knob("standard", "standard: flip, shift, rotation, zoom; light: flip and 2-pixel shift "
+                                         "(fast_cnn's recipe)", choices=AUGMENTATIONS)
+    run_id: str | None = knob(None, "run folder name (default: <model>-<date>-<time>); the same id resumes an interrupted run")
+    artifacts_dir: str | None = knob(None, "where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
+    data_dir: str | None = knob(None, "cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
+    strategy: str = knob("default", "default, or mirrored (tf.distribute.MirroredStrategy over local GPUs)", choices=STRATEGIES)
+    blocks: int | None = knob(None, "convolutional blocks, for the models that take them (see the registry)")
+    lr_schedule: str = knob("plateau", "plateau (ReduceLROnPlateau) or onecycle (warm-up then linear decay)", choices=LR_SCHEDULES)
+    label_smoothing: float = knob(0.0, "label smoothing, 0 (plain one-hot targets) to <1")
+    tta_flip: bool = knob(False, "average test predictions over each image and its mirror")
+    tta_translate: bool = knob(False, "also average test predictions over 1-pixel shifts (pixel models, not cached features)")
+    time_budget_seconds: float | None = knob(None, "end training once it has run this long, validation included; a one-cycle "
+                                                   "schedule anneals over the budget (fast_cnn's recipe: 885); default no limit",
+                                             flag="--time-budget", metavar="SECONDS")
+    lookahead: bool = knob(False, "average the weights every 5 steps into a slow copy (training.callbacks.Lookahead)")
+    feature_cache: bool = knob(True, "transfer models: cache the frozen base's outputs on disk instead of running it every epoch")
+    early_stopping_patience: int = knob(10, "epochs without val_loss improvement before stopping", flag="--patience")
+    reduce_lr_patience: int = knob(3, "plateau schedule: epochs without val_loss improvement before lowering the rate")
+    reduce_lr_factor: float = knob(0.5, "plateau schedule: new rate = old rate x factor (between 0 and 1)")
+    min_learning_rate: float = knob(1e-6, "plateau schedule: the rate never goes below this")
+    weight_decay: float = knob(0.0, "decoupled weight decay for adam (AdamW) and sgd; 0 = off")
+    suite: str | None = knob(None, "suite name when started by `python -m training suite`", flag=None)
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":
