@@ -111,10 +111,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-first-answer-runs-") as scratch:
         if arguments.artifacts:
             artifacts = Path(arguments.artifacts).resolve()
-            kind = f"the runs in {artifacts}"
+            kind = ran_on = f"the runs in {artifacts}"
         else:
             artifacts = make_bench_artifacts(Path(scratch) / "artifacts")
             kind = "12 fixture runs with the tests' tiny CNN (no real demo runs given: load and trace costs are far below VGG16/ResNet50's)"
+            ran_on = "12 fixture runs with a tiny CNN, not the demo's models; give --artifacts for those"
         complete = sum(1 for path in (artifacts / "runs").glob("*/model.keras"))
         print(f"Runs: {kind}; {complete} with a model. Upload {arguments.wait:.0f} s after the server start.")
         results: dict[tuple[str, str, str], float] = {}
@@ -135,7 +136,8 @@ def main() -> None:
             warm, cold = results.get((visit, "warm", scope)), results.get((visit, "cold", scope))
             line = f"{FIRST_VISITS[visit]}, {SCOPE_LABEL[scope]}: "
             if warm is not None:
-                line += f"warm {warm:.2f} s (target {targets[scope]:.0f} s, {'met' if warm <= targets[scope] else 'MISSED'})"
+                line += (f"warm {warm:.2f} s (target {targets[scope]:.0f} s, {'met' if warm <= targets[scope] else 'MISSED'} "
+                         f"on {ran_on})")
             if warm and cold:
                 line += f"; without warm-up {cold:.2f} s; {cold / warm:.1f}x faster"
             elif cold is not None and warm is None:
