@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 def streamlit_command(port: int, address: str | None = None, app: Path = DASHBOARD_APP) -> list[str]:
-    """The command that serves the dashboard ``app`` on ``port`` (``address`` defaults to .streamlit/config.toml's)."""
+    """The command that serves the dashboard ``app`` on ``port`` (``address`` defaults to dashboard/.streamlit/config.toml's)."""
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     return command + (["--server.address", address] if address else [])
@@ -152,7 +152,7 @@ def start_dashboard(port: int, log_path: str | os.PathLike, environment: dict[st
     """Start ``streamlit run`` on 127.0.0.1:``port`` without waiting for it; output to ``log_path``.
 
     ``app`` is the script (default: the checkout's ``dashboard/app.py``); it runs in ``checkout``
-    (default: this repository), so ``.streamlit/config.toml`` there applies.
+    (default: this repository); Streamlit applies the ``.streamlit/config.toml`` beside the script.
     """
     root = Path(checkout).resolve() if checkout else REPO_ROOT
     script = Path(app).resolve() if app else root / "dashboard" / "app.py"

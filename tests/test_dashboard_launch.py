@@ -22,7 +22,7 @@ def test_command_serves_the_app_on_the_given_port_and_address():
     assert command[:4] == [sys.executable, "-m", "streamlit", "run"] and command[4].endswith("dashboard/app.py")
     assert command[command.index("--server.port") + 1] == "8600"
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
-    assert "--server.address" not in streamlit_command(8600)  # then .streamlit/config.toml decides
+    assert "--server.address" not in streamlit_command(8600)  # then dashboard/.streamlit/config.toml decides
 
 
 def test_a_server_that_exits_at_start_fails_fast_with_its_log(tmp_path):
