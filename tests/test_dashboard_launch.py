@@ -15,6 +15,7 @@ from dashboard.launch import (
     streamlit_command,
     wait_until_healthy,
 )
+from runstore.layout import resolve_artifacts_dir
 
 
 def test_command_serves_the_app_on_the_given_port_and_address():
@@ -60,6 +61,14 @@ def test_the_server_environment_sets_glibcs_malloc_for_a_long_lived_server(monke
     environment = dashboard_environment()
     assert environment["MALLOC_ARENA_MAX"] == "2"
     assert environment["MALLOC_MMAP_THRESHOLD_"] == "131072"
+
+
+def test_the_server_is_told_the_callers_artifacts_folder_since_it_starts_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "from-env"))
+    assert dashboard_environment()["ARTIFACTS_DIR"] == str((tmp_path / "from-env").resolve())
+    assert dashboard_environment(tmp_path / "given")["ARTIFACTS_DIR"] == str((tmp_path / "given").resolve())
+    monkeypatch.delenv("ARTIFACTS_DIR")
+    assert dashboard_environment()["ARTIFACTS_DIR"] == str(resolve_artifacts_dir())
 
 
 def test_a_malloc_setting_the_user_chose_wins(monkeypatch):

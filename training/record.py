@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runstore.history import read_history_rows
-from runstore.layout import HISTORY_FILE
+from runstore.layout import HISTORY_FILE, running_from_checkout
 from runstore.record import RunRecord as StoredRunRecord
 from runstore.record import utc_now  # noqa: F401  (re-exported for training code)
 from runstore.status import read_record_leniently
@@ -23,6 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def git_commit() -> str | None:
     """The repository's HEAD commit, or None outside a git checkout."""
+    if not running_from_checkout():
+        return None  # installed: site-packages may lie inside some other repository (a venv in a project)
     try:
         result = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5, check=False
