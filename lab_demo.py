@@ -47,9 +47,9 @@ def _stop(process: subprocess.Popen | None) -> None:
             process.kill()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the dashboard and the suite; return when the dashboard exits or on Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m lab_demo", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m lab_demo") -> int:
+    """Start the dashboard and the suite; return when the dashboard exits or on Ctrl-C (``prog``: for usage lines)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", default="demo", help="suite to train in the background (default: demo)")
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     parser.add_argument("--artifacts-dir", help="artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")

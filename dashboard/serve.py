@@ -267,9 +267,9 @@ def serve_behind_nginx(workers: int, port: int, address: str, artifacts_dir: str
             time.sleep(1.0)
 
 
-def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line; bad values are refused with a message."""
-    parser = argparse.ArgumentParser(prog="python -m dashboard.serve", description=__doc__.split("\n\n")[0])
+def parse_arguments(argv: list[str] | None = None, prog: str = "python -m dashboard.serve") -> argparse.Namespace:
+    """The command line; bad values are refused with a message (``prog``: the command's name in usage lines)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help=f"Streamlit processes (default: one per core, here {default_workers()}); "
                              "1 serves one plain process without nginx")
@@ -288,9 +288,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return arguments
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m dashboard.serve") -> int:
     """Serve the dashboard as the arguments say; return the exit status."""
-    arguments = parse_arguments(argv)
+    arguments = parse_arguments(argv, prog)
     address = arguments.address or streamlit_settings()[0]
     if port_in_use(address, arguments.port):
         print(f"Port {arguments.port} on {address} is in use (another dashboard?). Stop that program, or choose "
