@@ -6,19 +6,20 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUITE ?= demo
 # make serve: Streamlit processes behind nginx (default: one per core; WORKERS=1 for one
-# plain process) and the address to listen on (default 127.0.0.1, from .streamlit/config.toml).
+# plain process) and the address to listen on (default 127.0.0.1, from dashboard/.streamlit/config.toml).
 WORKERS ?=
 ADDRESS ?=
 
 .PHONY: setup demo serve train-demo test test-fast bench clean-venv
 
-# Idempotent: the stamp file is rebuilt only when requirements.txt changes.
+# Idempotent: the stamp file is rebuilt only when a requirements file changes.
+# requirements.txt: the runtime pins (also what `pip install .` installs); requirements-test.txt: test tools.
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-test.txt
 	touch $@
 
 # Serves the dashboard at once while the demo suite trains in the background, so

@@ -19,9 +19,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from dashboard.launch import DASHBOARD_APP, REPO_ROOT, dashboard_environment, streamlit_command, warm_up_in_background
+from runstore.layout import resolve_artifacts_dir
 
 STOP_GRACE_SECONDS = 15
 
@@ -47,17 +47,16 @@ def _stop(process: subprocess.Popen | None) -> None:
             process.kill()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the dashboard and the suite; return when the dashboard exits or on Ctrl-C."""
-    parser = argparse.ArgumentParser(prog="python -m lab_demo", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m lab_demo") -> int:
+    """Start the dashboard and the suite; return when the dashboard exits or on Ctrl-C (``prog``: for usage lines)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", default="demo", help="suite to train in the background (default: demo)")
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     parser.add_argument("--artifacts-dir", help="artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")
     arguments = parser.parse_args(argv)
 
-    environment = dict(os.environ)
-    if arguments.artifacts_dir:
-        environment["ARTIFACTS_DIR"] = str(Path(arguments.artifacts_dir).resolve())
+    # Resolved here, in the caller's folder: both children start above the packages (site-packages when installed).
+    environment = {**os.environ, "ARTIFACTS_DIR": str(resolve_artifacts_dir(arguments.artifacts_dir))}
     dashboard = None
     if DASHBOARD_APP.is_file():
         # The server's own environment (its malloc settings); the trainer keeps the plain one.

@@ -30,8 +30,8 @@ class ReportError(Exception):
     """A report that cannot be written; the message says what to do."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n\n")[0])
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", help="write the self-contained HTML report of the runs and findings")
     report.add_argument("--artifacts-dir", help="the artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")
@@ -104,9 +104,9 @@ def write_report(artifacts_dir: str | Path | None, out: str | Path, runs: list[s
     return out, summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
-    arguments = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m analysis") -> int:
+    """Run the command line; return the exit status (``prog``: the command's name in usage lines)."""
+    arguments = _parser(prog).parse_args(argv)
     try:
         notes = Path(arguments.notes_file).read_text(encoding="utf-8") if arguments.notes_file else ""
     except OSError as error:

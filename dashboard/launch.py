@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 def streamlit_command(port: int, address: str | None = None, app: Path = DASHBOARD_APP) -> list[str]:
-    """The command that serves the dashboard ``app`` on ``port`` (``address`` defaults to .streamlit/config.toml's)."""
+    """The command that serves the dashboard ``app`` on ``port`` (``address`` defaults to dashboard/.streamlit/config.toml's)."""
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     return command + (["--server.address", address] if address else [])
@@ -152,7 +152,7 @@ def start_dashboard(port: int, log_path: str | os.PathLike, environment: dict[st
     """Start ``streamlit run`` on 127.0.0.1:``port`` without waiting for it; output to ``log_path``.
 
     ``app`` is the script (default: the checkout's ``dashboard/app.py``); it runs in ``checkout``
-    (default: this repository), so ``.streamlit/config.toml`` there applies.
+    (default: this repository); Streamlit applies the ``.streamlit/config.toml`` beside the script.
     """
     root = Path(checkout).resolve() if checkout else REPO_ROOT
     script = Path(app).resolve() if app else root / "dashboard" / "app.py"
@@ -208,13 +208,17 @@ SERVER_MALLOC_SETTINGS = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "13
 
 def dashboard_environment(artifacts_dir: str | os.PathLike | None = None,
                           cifar10_dir: str | os.PathLike | None = None) -> dict[str, str]:
-    """This process's environment plus ``ARTIFACTS_DIR`` and ``CIFAR10_DIR`` when given, TensorFlow quiet.
+    """This process's environment plus ``ARTIFACTS_DIR`` and ``CIFAR10_DIR`` (when given), TensorFlow quiet.
 
+    ``ARTIFACTS_DIR`` is always set, to ``artifacts_dir`` or the folder this process would use
+    (``runstore.resolve_artifacts_dir``): the server starts in the folder above the packages, which
+    for an installed lab is site-packages, so its own default would not be the caller's ``./artifacts``.
     The server's malloc settings (``SERVER_MALLOC_SETTINGS``) are added where the environment has none.
     """
+    from runstore.layout import resolve_artifacts_dir
+
     environment = {**SERVER_MALLOC_SETTINGS, **os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if artifacts_dir is not None:
-        environment["ARTIFACTS_DIR"] = str(Path(artifacts_dir).resolve())
+    environment["ARTIFACTS_DIR"] = str(resolve_artifacts_dir(artifacts_dir))
     if cifar10_dir is not None:
         environment["CIFAR10_DIR"] = str(cifar10_dir)
     return environment

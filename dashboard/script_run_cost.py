@@ -15,7 +15,7 @@ up: models are loaded once per process and shared (``st.cache_resource``), and
 a name counter that keeps growing is harmless. So the reset is replaced by the
 rest of what ``_clean_problem_modules`` does (closing matplotlib figures).
 Streamlit's own post-run ``gc.collect(2)`` is the separate option
-``runner.postScriptGC``, switched off in ``.streamlit/config.toml``; Python's
+``runner.postScriptGC``, switched off in ``dashboard/.streamlit/config.toml``; Python's
 own collector still runs, and ``bench/load.py --soak`` checks memory stays bounded.
 
 Python's collector only runs a full pass once the objects that survived since the

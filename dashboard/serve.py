@@ -54,7 +54,8 @@ from dashboard.launch import (
 )
 
 NGINX_TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
-STREAMLIT_CONFIG = REPO_ROOT / ".streamlit" / "config.toml"
+# Streamlit reads the .streamlit/ folder beside the script it runs, whatever folder it starts in.
+STREAMLIT_CONFIG = DASHBOARD_APP.parent / ".streamlit" / "config.toml"
 DEFAULT_PORT = 8501
 # Debian installs nginx in /usr/sbin, which is not on every user's PATH.
 NGINX_FALLBACK_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
@@ -77,12 +78,18 @@ def find_nginx() -> str | None:
 
 
 def streamlit_settings(config_path: Path = STREAMLIT_CONFIG) -> tuple[str, int]:
-    """(``server.address``, ``server.maxUploadSize`` in MB) from .streamlit/config.toml, with Streamlit's defaults."""
+    """(``server.address``, ``server.maxUploadSize`` in MB) from dashboard/.streamlit/config.toml, with Streamlit's defaults."""
     try:
         server = tomllib.loads(config_path.read_text()).get("server", {})
     except OSError:
         server = {}
     return str(server.get("address", "127.0.0.1")), int(server.get("maxUploadSize", 200))
+
+
+def _config_of(checkout: Path) -> Path:
+    """A checkout's Streamlit settings: beside dashboard/app.py, or at its root in checkouts before they moved."""
+    beside_app = checkout / "dashboard" / ".streamlit" / "config.toml"
+    return beside_app if beside_app.is_file() else checkout / ".streamlit" / "config.toml"
 
 
 def port_in_use(address: str, port: int) -> bool:
@@ -186,7 +193,7 @@ def serve_workers(workers: int, runtime_dir: str | os.PathLike, port: int | None
     runtime_dir = Path(runtime_dir).resolve()
     runtime_dir.mkdir(parents=True, exist_ok=True)
     environment = dashboard_environment(artifacts_dir, cifar10_dir)
-    _, upload_megabytes = streamlit_settings(Path(checkout or REPO_ROOT) / ".streamlit" / "config.toml")
+    _, upload_megabytes = streamlit_settings(_config_of(Path(checkout) if checkout else REPO_ROOT))
     backends: list[DashboardServer] = []
     proxy = None
     try:
@@ -260,14 +267,14 @@ def serve_behind_nginx(workers: int, port: int, address: str, artifacts_dir: str
             time.sleep(1.0)
 
 
-def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line; bad values are refused with a message."""
-    parser = argparse.ArgumentParser(prog="python -m dashboard.serve", description=__doc__.split("\n\n")[0])
+def parse_arguments(argv: list[str] | None = None, prog: str = "python -m dashboard.serve") -> argparse.Namespace:
+    """The command line; bad values are refused with a message (``prog``: the command's name in usage lines)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help=f"Streamlit processes (default: one per core, here {default_workers()}); "
                              "1 serves one plain process without nginx")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
-    parser.add_argument("--address", help="address to listen on (default: server.address in .streamlit/config.toml, "
+    parser.add_argument("--address", help="address to listen on (default: server.address in dashboard/.streamlit/config.toml, "
                         "127.0.0.1); 0.0.0.0 for every interface")
     parser.add_argument("--artifacts-dir", help="artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")
     parser.add_argument("--runtime-dir", help="folder for nginx's configuration, logs and buffers and the "
@@ -281,9 +288,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return arguments
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m dashboard.serve") -> int:
     """Serve the dashboard as the arguments say; return the exit status."""
-    arguments = parse_arguments(argv)
+    arguments = parse_arguments(argv, prog)
     address = arguments.address or streamlit_settings()[0]
     if port_in_use(address, arguments.port):
         print(f"Port {arguments.port} on {address} is in use (another dashboard?). Stop that program, or choose "

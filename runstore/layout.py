@@ -22,7 +22,8 @@ from pathlib import Path
 SCHEMA_VERSION = 2
 
 ARTIFACTS_ENV = "ARTIFACTS_DIR"
-DEFAULT_ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+# The folder above the packages: a checkout (a clone, or an editable install of one), or site-packages.
+PACKAGES_PARENT = Path(__file__).resolve().parents[1]
 
 RUNS_DIR = "runs"
 CACHE_DIR = "cache"
@@ -39,14 +40,30 @@ BACKUP_DIR = "backup"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+def running_from_checkout() -> bool:
+    """True when the lab's packages sit in a checkout (its pyproject.toml beside them), False when installed."""
+    return (PACKAGES_PARENT / "pyproject.toml").is_file()
+
+
+def default_artifacts_dir() -> Path:
+    """The checkout's ``artifacts/`` when running from one, else ``./artifacts`` of the current folder.
+
+    An installed copy lives in site-packages, which is no place for run folders, so
+    there the folder the command or notebook runs in decides, as for any tool.
+    """
+    if running_from_checkout():
+        return PACKAGES_PARENT / "artifacts"
+    return Path.cwd().resolve() / "artifacts"
+
+
 def resolve_artifacts_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """Return the artifacts folder: ``explicit``, else ``$ARTIFACTS_DIR``, else ``./artifacts`` of the repo."""
+    """Return the artifacts folder: ``explicit``, else ``$ARTIFACTS_DIR``, else ``default_artifacts_dir()``."""
     if explicit:
         return Path(explicit).expanduser().resolve()
     from_env = os.environ.get(ARTIFACTS_ENV)
     if from_env:
         return Path(from_env).expanduser().resolve()
-    return DEFAULT_ARTIFACTS_DIR
+    return default_artifacts_dir()
 
 
 def runs_root(artifacts_dir: str | os.PathLike) -> Path:

@@ -50,7 +50,7 @@ HISTORY_SUFFIXES = (".csv",)
 # A CIFAR-10 model of this study is at most ~100 MB (ResNet50V2 at 224 px); twice that
 # leaves room for a larger notebook model while bounding the memory an upload holds
 # (Streamlit keeps uploaded files in memory). Override with MODEL_UPLOAD_MAX_MB; the
-# server's own cap, server.maxUploadSize in .streamlit/config.toml, must be raised too.
+# server's own cap, server.maxUploadSize in dashboard/.streamlit/config.toml, must be raised too.
 DEFAULT_MODEL_UPLOAD_MB = 200
 MODEL_UPLOAD_ENV = "MODEL_UPLOAD_MAX_MB"
 # A CSVLogger file of a few hundred epochs is a few tens of kilobytes.

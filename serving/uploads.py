@@ -33,7 +33,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # server decides again by content in decode_image, since a name proves nothing.
 ALLOWED_EXTENSIONS = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 
-# The same 16 MB as server.maxUploadSize in .streamlit/config.toml (Streamlit's
+# The same 16 MB as server.maxUploadSize in dashboard/.streamlit/config.toml (Streamlit's
 # megabyte is 1024 * 1024 bytes), repeated here because a config file can be
 # changed or bypassed and this function may be called from elsewhere.
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024

@@ -15,6 +15,7 @@ from dashboard.launch import (
     streamlit_command,
     wait_until_healthy,
 )
+from runstore.layout import resolve_artifacts_dir
 
 
 def test_command_serves_the_app_on_the_given_port_and_address():
@@ -22,7 +23,7 @@ def test_command_serves_the_app_on_the_given_port_and_address():
     assert command[:4] == [sys.executable, "-m", "streamlit", "run"] and command[4].endswith("dashboard/app.py")
     assert command[command.index("--server.port") + 1] == "8600"
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
-    assert "--server.address" not in streamlit_command(8600)  # then .streamlit/config.toml decides
+    assert "--server.address" not in streamlit_command(8600)  # then dashboard/.streamlit/config.toml decides
 
 
 def test_a_server_that_exits_at_start_fails_fast_with_its_log(tmp_path):
@@ -60,6 +61,14 @@ def test_the_server_environment_sets_glibcs_malloc_for_a_long_lived_server(monke
     environment = dashboard_environment()
     assert environment["MALLOC_ARENA_MAX"] == "2"
     assert environment["MALLOC_MMAP_THRESHOLD_"] == "131072"
+
+
+def test_the_server_is_told_the_callers_artifacts_folder_since_it_starts_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "from-env"))
+    assert dashboard_environment()["ARTIFACTS_DIR"] == str((tmp_path / "from-env").resolve())
+    assert dashboard_environment(tmp_path / "given")["ARTIFACTS_DIR"] == str((tmp_path / "given").resolve())
+    monkeypatch.delenv("ARTIFACTS_DIR")
+    assert dashboard_environment()["ARTIFACTS_DIR"] == str(resolve_artifacts_dir())
 
 
 def test_a_malloc_setting_the_user_chose_wins(monkeypatch):

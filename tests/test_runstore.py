@@ -76,6 +76,13 @@ def test_artifacts_dir_comes_from_argument_then_environment(tmp_path, monkeypatc
     assert resolve_artifacts_dir(tmp_path / "arg") == (tmp_path / "arg").resolve()
 
 
+def test_from_the_checkout_the_default_artifacts_folder_is_the_checkouts_whatever_the_current_folder(tmp_path, monkeypatch):
+    # An installed copy (no pyproject.toml beside the packages) uses ./artifacts instead: tests/test_install.py.
+    monkeypatch.delenv("ARTIFACTS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_artifacts_dir() == Path(__file__).resolve().parents[1] / "artifacts"
+
+
 def test_valid_record_passes_and_each_violation_is_named():
     validate_run_record(complete_record())
     with pytest.raises(SchemaError, match="schema_version 99"):

@@ -101,7 +101,7 @@ def test_the_dashboard_page_runs_keep_the_keras_session(streamlit_cleanup_restor
 
 def test_served_config_skips_the_per_run_collection_and_the_source_watcher():
     """Both cost every session CPU under the one interpreter lock (docs/performance.md, "A class at once")."""
-    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((REPO_ROOT / "dashboard" / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
     assert config["server"]["fileWatcherType"] == "none"
 

@@ -9,7 +9,7 @@ import pytest
 
 from serving.uploads import MAX_UPLOAD_BYTES
 
-CONFIG_FILE = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
+CONFIG_FILE = Path(__file__).resolve().parents[1] / "dashboard" / ".streamlit" / "config.toml"
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_upload_limits_match_the_server_side_checks(settings):
     # Streamlit counts maxUploadSize in units of 1024 * 1024 bytes. The server cap is the
     # model upload's; the photo uploader on Classify asks for the smaller photo limit itself.
     assert settings["server.maxUploadSize"] == DEFAULT_MODEL_UPLOAD_MB
-    classify = (CONFIG_FILE.parents[1] / "dashboard" / "views" / "classify.py").read_text(encoding="utf-8")
+    classify = (CONFIG_FILE.parents[1] / "views" / "classify.py").read_text(encoding="utf-8")
     assert "max_upload_size=MAX_UPLOAD_BYTES // MEGABYTE" in classify
     assert MAX_UPLOAD_BYTES < DEFAULT_MODEL_UPLOAD_MB * 1024 * 1024
 

@@ -139,10 +139,10 @@ def _make_executor(arguments: argparse.Namespace):
     return make_executor(arguments.executor, ExecutorSettings(address=arguments.address, cpus_per_run=arguments.cpus_per_run))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand and its help."""
+def build_parser(prog: str = "python -m training") -> argparse.ArgumentParser:
+    """The argument parser with every subcommand and its help (``prog``: the command's name in usage lines)."""
     parser = argparse.ArgumentParser(
-        prog="python -m training",
+        prog=prog,
         description="Train CIFAR-10 models and write run folders to the artifacts folder.",
         epilog="Data: CIFAR10_DIR or --data-dir names a cifar-10-batches-py folder. Artifacts: ARTIFACTS_DIR or --artifacts-dir.",
     )
@@ -296,9 +296,9 @@ def _suite(arguments: argparse.Namespace) -> int:
     return RUN_ERROR if any(is_failure(outcome) for _, outcome in outcomes) else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; return the exit status."""
-    arguments = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m training") -> int:
+    """Parse ``argv`` and run the command; return the exit status (``prog``: as ``build_parser``)."""
+    arguments = build_parser(prog).parse_args(argv)
     arguments.verbose = getattr(arguments, "verbose", False)
     try:
         if arguments.command == "models":

@@ -56,7 +56,7 @@ class LabCallback(keras.callbacks.Callback):
 
     ``run_id``: the folder name (default ``<model name>-<date>-<time>``).
     ``preprocessing``: what the model expects of 0-255 pixels (``raw``, ``unit``, ``tf``, ``caffe``, ``torch``).
-    ``artifacts_dir``: default ``$ARTIFACTS_DIR`` or the lab's ``artifacts/``.
+    ``artifacts_dir``: default ``$ARTIFACTS_DIR``, else the checkout's ``artifacts/`` (``./artifacts`` when installed).
     ``test_data``: ``(images, labels)`` with raw 0-255 images (N, H, W, 3) and integer or one-hot labels;
     default the CIFAR-10 test set from ``data_dir`` / ``$CIFAR10_DIR``.
     ``config``: hyperparameters to show on the Overview (JSON-serialisable values).

@@ -10,11 +10,15 @@ import platform
 import subprocess
 from pathlib import Path
 
+from runstore.layout import running_from_checkout
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def git_commit() -> str | None:
     """The repository's HEAD commit, or None outside a git checkout."""
+    if not running_from_checkout():
+        return None  # installed: site-packages may lie inside some other repository (a venv in a project)
     try:
         result = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5, check=False
