@@ -105,3 +105,43 @@ def test_adding_a_model_is_one_entry_plus_one_builder():
         assert (config.epochs, config.optimizer, config.learning_rate, config.batch_size) == (3, "sgd", 0.01, 64)
     finally:
         del REGISTRY["tiny_test_model"]
+
+
+# Keras' VGG16 layers before block 5, named here rather than sliced from the builder's own constant.
+VGG16_LAYERS_BEFORE_BLOCK5 = [
+    "block1_conv1", "block1_conv2", "block1_pool", "block2_conv1", "block2_conv2", "block2_pool",
+    "block3_conv1", "block3_conv2", "block3_conv3", "block3_pool", "block4_conv1", "block4_conv2", "block4_conv3", "block4_pool",
+]
+
+
+def test_vgg16_transfer_freezes_its_first_15_layers_and_trains_block5_and_the_head():
+    built = build_parts("vgg16_transfer", None)
+    base_layers = [layer.name for layer in built.base.layers if layer.weights or "pool" in layer.name]
+    # The input layer and the 14 layers above: Keras' VGG16 up to block 4's pool, 15 layers in all.
+    assert base_layers == VGG16_LAYERS_BEFORE_BLOCK5
+    assert built.base.trainable_weights == [] and len(built.base.non_trainable_weights) == 2 * 10  # 10 convs
+    trained = sorted({weight.path.split("/")[-2] for weight in built.model.trainable_weights})
+    assert trained == ["block5_conv1", "block5_conv2", "block5_conv3", "class_probabilities", "dense_1", "dense_2"]
+
+    # One real training step moves block 5 and leaves the frozen layers exactly as they were.
+    frozen_before = [keras.ops.convert_to_numpy(weight) for weight in built.base.weights]
+    block5_before = keras.ops.convert_to_numpy(built.head.get_layer("block5_conv1").kernel)
+    built.model.compile(optimizer=keras.optimizers.SGD(0.1), loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    built.model.train_on_batch(rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32"), np.eye(10, dtype="float32")[:4])
+    assert all(np.array_equal(before, keras.ops.convert_to_numpy(after)) for before, after in zip(frozen_before, built.base.weights))
+    assert not np.array_equal(block5_before, keras.ops.convert_to_numpy(built.head.get_layer("block5_conv1").kernel))
+
+
+def test_vgg_preprocessing_layer_matches_keras_preprocess_input_and_loads_in_safe_mode(tmp_path):
+    from labkeras.layers import VggCaffePreprocessing
+
+    pixels = np.random.default_rng(1).uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    expected = keras.applications.vgg16.preprocess_input(pixels.copy())
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, VggCaffePreprocessing(name="vgg16_preprocessing")(inputs))
+    np.testing.assert_allclose(np.asarray(model(pixels)), expected, atol=1e-4)
+
+    model.save(tmp_path / "preprocessing.keras")
+    loaded = keras.saving.load_model(tmp_path / "preprocessing.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(pixels)), expected, atol=1e-4)
