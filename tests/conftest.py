@@ -3,6 +3,8 @@
 Browser tests use Debian's Chromium through Playwright (``executable_path``),
 never a browser Playwright downloads. Without Chromium they are skipped on a
 developer machine, but ``.ci/run`` sets ``REQUIRE_BROWSER=1`` so CI fails instead.
+Tests marked ``realdata`` need real CIFAR-10 (``CIFAR10_DIR``) the same way:
+skipped without it, a failure when ``REQUIRE_REALDATA=1`` (``.ci/run`` sets it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,20 @@ def find_chromium() -> str | None:
     """Path of the system Chromium, from $CHROMIUM_PATH or the PATH."""
     candidate = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     return candidate if candidate and os.path.exists(candidate) else None
+
+
+def pytest_runtest_setup(item):
+    """A ``realdata`` test without real CIFAR-10 is skipped, or fails when REQUIRE_REALDATA=1 (CI)."""
+    if item.get_closest_marker("realdata") is None:
+        return
+    folder = os.environ.get("CIFAR10_DIR")
+    if folder and os.path.isfile(os.path.join(folder, "test_batch")):
+        return
+    message = (f"real CIFAR-10 is not at CIFAR10_DIR={folder!r}: set it to a cifar-10-batches-py folder"
+               if folder else "set CIFAR10_DIR to a cifar-10-batches-py folder for the real-data tests")
+    if os.environ.get("REQUIRE_REALDATA") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ def test_a_training_command_prints_what_python_m_training_prints(capsys):
 
 
 @pytest.mark.parametrize(("argv", "usage"), [
-    (["run", "--model", "no_such_model"], "usage: cifar-lab run"),
+    (["run", "--model", "simple_cnn", "--epochs", "x"], "usage: cifar-lab run"),  # not a number
     (["report"], "usage: cifar-lab report"),  # --out is required
     (["serve", "--workers", "x"], "usage: cifar-lab serve"),
     (["demo", "--port", "x"], "usage: cifar-lab demo"),

@@ -1,7 +1,6 @@
 """Real CIFAR-10 (needs CIFAR10_DIR): simple_cnn on 2,000 images for one epoch beats chance clearly."""
 
 import json
-import os
 
 import pytest
 
@@ -14,7 +13,6 @@ pytestmark = [
     pytest.mark.slow,
     # About a minute on an idle 2-core machine; far longer when other jobs share the CPU.
     pytest.mark.timeout(1800),
-    pytest.mark.skipif(not os.environ.get("CIFAR10_DIR"), reason="set CIFAR10_DIR to a cifar-10-batches-py folder"),
 ]
 
 
@@ -31,3 +29,4 @@ def test_simple_cnn_learns_from_2000_real_images_in_one_epoch(tmp_path):
     assert record["data"]["test_images"] == 10_000 and record["data"]["train_images"] == 2000
     assert record["data"]["source"].startswith("folder:")
     assert record["test_accuracy"] > 0.2, record["test_accuracy"]
+
