@@ -51,7 +51,7 @@ def test_a_finding_links_to_its_compare_view_with_both_groups_and_the_interval(f
     finding = suite.findings[0]
     runner_up, best = (key.removeprefix("group:") for key in finding.compare)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.goto(f"{findings_url}/overview")
+    page.goto(f"{findings_url}/")
     page.get_by_text("Findings of the lr suite").wait_for(timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector("[data-testid=stDataFrame]", timeout=PAGE_TIMEOUT_MS)
     text = _main_text(page)

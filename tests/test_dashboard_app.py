@@ -16,7 +16,7 @@ REAL_CIFAR = os.environ.get("CIFAR10_DIR", "")
 def test_overview_lists_every_run_with_its_state(app_env):
     app = run_page(leaderboard_individual=True)  # one row per run (the default is one row per replicate group)
     assert not app.exception
-    assert app.title[0].value == "Leaderboard"
+    assert app.title[0].value == "Overview"
     table = app.dataframe[0].value
     assert set(table["run"]) == {"simple-cnn-a", "vgg16-transfer-b", "live-run", "failed-run", "broken-run"}
     statuses = dict(zip(table["run"], table["status"]))
