@@ -18,13 +18,14 @@ DEFAULT_VALIDATION_SIZE = 5000
 
 
 @st.cache_data(max_entries=2, ttl=3600, show_spinner="Reading CIFAR-10…")
-def data_overview(data_folder_hint: str, validation_size: int) -> tuple[np.ndarray, pd.DataFrame] | str:
+def data_overview(data_folder: str, validation_size: int) -> tuple[np.ndarray, pd.DataFrame] | str:
     """Sample training images (classes x PER_CLASS) and per-class counts, or why the data is unavailable.
 
-    Only these small results are cached, not the 150 MB of training images.
+    Only these small results are cached, not the 150 MB of training images. The data is read
+    from ``data_folder`` (the cache key; "" for $CIFAR10_DIR unset), never from the environment again.
     """
     try:
-        data = load_from_folder(local_data_folder())
+        data = load_from_folder(local_data_folder(data_folder or None))
     except DataError as error:
         return str(error)
     samples = data.x_train[first_per_class(data.y_train, PER_CLASS)]
