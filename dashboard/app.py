@@ -17,7 +17,10 @@ if str(REPO_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
-from dashboard.script_run_cost import freeze_long_lived_objects, keep_keras_session_between_runs  # noqa: E402
+from dashboard.streamlit_patches.script_run_cost import (  # noqa: E402
+    freeze_long_lived_objects,
+    keep_keras_session_between_runs,
+)
 
 # Before any page runs: Streamlit would otherwise reset Keras (a full gc) after every view.
 keep_keras_session_between_runs()
