@@ -24,6 +24,8 @@ from analysis.loading import DifferentTestImages, align_on_common_test_images, i
 from analysis.report import DEFAULT_TITLE, ReportRun, build_report_html
 from runstore import BrokenRun, list_runs, read_history, read_predictions, resolve_artifacts_dir
 from runstore.cifar import DataError, load_test_set
+from runstore.images_seen import read_images_seen
+from runstore.suite_record import read_suite_records
 
 
 class ReportError(Exception):
@@ -67,7 +69,8 @@ def write_report(artifacts_dir: str | Path | None, out: str | Path, runs: list[s
     if not chosen:
         raise ReportError(f"No finished run in {folder / 'runs'}, so there is nothing to report. Train one first "
                           "(for example `python -m training suite demo`) or pass --artifacts-dir.")
-    suites, problems = suite_findings(folder, infos)
+    records, problems = read_suite_records(folder)
+    suites = suite_findings(records, infos, lambda info: read_predictions(info.path), read_images_seen(infos))
     loaded = {}
     for info in chosen:
         try:

@@ -8,10 +8,14 @@ Usage::
 
     from analysis.findings import difference_sentence, shared_budget_text, spread_sentence
     result = compare_groups(...)                          # analysis.replicates
-    print(difference_sentence(result, shared_budget_text(infos_a + infos_b)))  # runstore RunInfo
+    infos = infos_a + infos_b                             # runstore RunInfo
+    print(difference_sentence(result, shared_budget_text(infos, read_images_seen(infos))))
 
-    # A recorded suite's questions (runstore.suite_record), each answered in one Finding:
-    suites, problems = suite_findings(artifacts_dir, list_runs(artifacts_dir))
+    # A recorded suite's questions (runstore.suite_record), each answered in one Finding.
+    # No file is read here: the caller reads the suite records, images seen and predictions.
+    runs = list_runs(artifacts_dir)
+    records, problems = read_suite_records(artifacts_dir)
+    suites = suite_findings(records, runs, lambda info: read_predictions(info.path), read_images_seen(runs))
     for finding in suites[0].findings:
         print(finding.title, finding.status, finding.sentence, finding.compare_query())
 
@@ -26,7 +30,6 @@ question's one factor (always, for a "recipe" question).
 
 from __future__ import annotations
 
-import functools
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,13 +41,8 @@ from analysis.controlled import comparison_check
 from analysis.loading import align_on_common_test_images
 from analysis.replicates import GroupDifference, compare_groups
 from analysis.sides import GROUP_PREFIX
-from runstore.errors import BrokenRun
 from runstore.groups import group_of
-from runstore.history import read_history
-from runstore.predictions import read_predictions
 from runstore.reader import RunInfo
-from runstore.signature import run_signature
-from runstore.suite_record import read_suite_records
 
 
 def _points(value: float) -> str:
@@ -161,25 +159,6 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
-def _images_seen(info: RunInfo) -> float | None:
-    """Training images the run saw, from the last row of its history (None when not recorded)."""
-    return _last_images_seen(str(info.path), run_signature(info.path))
-
-
-# Keyed by the run's file times: Compare states the budget of 20 runs on every view, and
-# parsing 20 history files each time cost more than the rest of its statistics.
-@functools.lru_cache(maxsize=4096)
-def _last_images_seen(path: str, files_key: tuple) -> float | None:
-    try:
-        history = read_history(path)
-    except BrokenRun:
-        return None
-    if "images_seen" not in history or history.empty:
-        return None
-    value = history["images_seen"].iloc[-1]
-    return None if value != value else float(value)  # NaN: a history from before the column
-
-
 def _host_text(records: Sequence[Mapping]) -> str:
     """``this machine`` when every run was trained here, else the host(s) named."""
     hosts = sorted({str(record["host"]) for record in records if record.get("host")})
@@ -190,12 +169,14 @@ def _host_text(records: Sequence[Mapping]) -> str:
     return f"host{'s' if len(hosts) > 1 else ''} {', '.join(hosts)}"
 
 
-def shared_budget_text(infos: Sequence[RunInfo]) -> str:
+def shared_budget_text(infos: Sequence[RunInfo], images_seen: Mapping[str, float | None]) -> str:
     """The budget runs trained at: ``on 5,000 training images × 3 epochs (12,000 images seen), a 600 s time budget, this machine``.
 
-    Ranges (``2,000–5,000``) when the runs differ; images seen (from
-    ``history.csv``) only when they differ from the training images × epochs,
-    as with shorter epochs or a time budget that cut training short.
+    Ranges (``2,000–5,000``) when the runs differ; images seen (each run's last
+    ``images_seen`` by run id, as ``runstore.images_seen.read_images_seen`` reads
+    them; a run missing from it counts as unrecorded) only when they differ from
+    the training images × epochs, as with shorter epochs or a time budget that
+    cut training short.
     """
     records = [info.record or {} for info in infos]
     configs = [record.get("config") or {} for record in records]
@@ -203,7 +184,7 @@ def shared_budget_text(infos: Sequence[RunInfo]) -> str:
                      for record, config in zip(records, configs)])
     epochs = _count([record.get("epochs_run") for record in records])
     epoch_images = _count([config.get("epoch_images") for config in configs])
-    seen = [_images_seen(info) for info in infos]
+    seen = [images_seen.get(info.run_id) for info in infos]
     full_passes = [(record.get("data") or {}).get("train_images", 0) * (record.get("epochs_run") or 0)
                    for record in records]
     parts = []
@@ -274,11 +255,11 @@ def _waiting_sentence(members: Mapping[str, list], training_now: bool, suite: st
     return sentence
 
 
-def _chance_clause(group: str, infos: Sequence, reason: str) -> str:
+def _chance_clause(group: str, infos: Sequence, reason: str, images_seen: Mapping[str, float | None]) -> str:
     models = sorted({str(info.record.get("model")) for info in infos})
     detail = reason.removeprefix("at chance: ")
     return (f"{group} ({_plural(len(infos), 'run')}) stayed at chance: its {detail}; {' and '.join(models)} "
-            f"needs more than this budget ({shared_budget_text(infos).removeprefix('on ')}); "
+            f"needs more than this budget ({shared_budget_text(infos, images_seen).removeprefix('on ')}); "
             f"run `{GPU_SUITE_COMMAND}` on a GPU.")
 
 
@@ -346,15 +327,16 @@ def _what_else_differed(question: Mapping, pairs: Sequence[tuple[Sequence, Seque
 Predictions = Callable[[RunInfo], tuple[np.ndarray, np.ndarray]]
 
 
-def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Predictions | None = None,
-                    suite: str | None = None) -> Finding:
+def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Predictions,
+                    images_seen: Mapping[str, float | None], suite: str | None = None) -> Finding:
     """Answer one suite question from ``runs`` (``runstore.list_runs``'s RunInfo list) in one finding.
 
-    Predictions are read only for the groups the question names, with
-    ``predictions(info) -> (y_true, probs)`` (default: ``runstore.read_predictions``
-    of the run folder). ``suite`` names the suite in the "run it again" advice.
+    ``predictions(info) -> (y_true, probs)`` is the caller's reader (for example
+    ``runstore.read_predictions`` of the run folder), called only for the groups
+    the question names. ``images_seen`` is each run's last images seen by run id
+    (``runstore.images_seen.read_images_seen``). ``suite`` names the suite in the
+    "run it again" advice.
     """
-    load = predictions or (lambda info: read_predictions(info.path))
     groups = tuple(question["groups"])
     title, note = str(question.get("title") or "A question without a title"), question.get("note")
     members = _members(groups, runs)
@@ -373,14 +355,15 @@ def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Pre
                 for group in groups if len(finished[group]) < len(members[group])]
     left_out_text = (f" Left out as unfinished: {'; '.join(left_out)}." if left_out else "")
     reasons = {group: chance_check([info.record for info in finished[group]]) for group in groups}
-    chance_text = "".join(" " + _chance_clause(group, finished[group], reasons[group]) for group in groups if reasons[group])
+    chance_text = "".join(" " + _chance_clause(group, finished[group], reasons[group], images_seen)
+                          for group in groups if reasons[group])
     ranked = [group for group in groups if not reasons[group]]
     if len(ranked) < 2:
         lead = "No group left chance, so nothing is ranked." if not ranked else (
             f"Only {ranked[0]} left chance, so there is nothing to rank it against.")
         return finding(STATUS_AT_CHANCE, lead + chance_text + left_out_text)
     try:
-        loaded = {info.run_id: load(info) for group in ranked for info in finished[group]}
+        loaded = {info.run_id: predictions(info) for group in ranked for info in finished[group]}
         y_true, probs_by_run = align_on_common_test_images(loaded)
     except ValueError as error:
         return finding(STATUS_SKIPPED, f"skipped: these runs cannot be compared ({error})")
@@ -390,7 +373,7 @@ def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Pre
     best = order[0]
     side = {group: {info.run_id: (y_true, probs_by_run[info.run_id]) for info in finished[group]} for group in ranked}
     results = {group: compare_groups(group, side[group], best, side[best]) for group in order[1:]}
-    budget = shared_budget_text([info for group in ranked for info in finished[group]])
+    budget = shared_budget_text([info for group in ranked for info in finished[group]], images_seen)
     differed = _what_else_differed(question, [(finished[group], finished[best], group, best) for group in order[1:]])
     if len(order) == 2:
         verdict = difference_sentence(results[order[1]], budget)
@@ -402,13 +385,17 @@ def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Pre
     return finding(status, differed + verdict + chance_text + left_out_text, compare)
 
 
-def suite_findings(artifacts_dir, runs: Sequence[RunInfo], predictions: Predictions | None = None,
-                   ) -> tuple[list[SuiteFindings], list[str]]:
-    """Every recorded suite's questions answered from ``runs``, and a sentence per suite file that could not be read."""
-    records, problems = read_suite_records(artifacts_dir)
+def suite_findings(records: Sequence[Mapping], runs: Sequence[RunInfo], predictions: Predictions,
+                   images_seen: Mapping[str, float | None]) -> list[SuiteFindings]:
+    """Every suite record's questions answered from ``runs``, in the records' order.
+
+    ``records`` are the suites as ``runstore.suite_record.read_suite_records`` reads
+    them (the caller reports the files it could not read); ``predictions`` and
+    ``images_seen`` as for ``answer_question``.
+    """
     answered = []
     for record in records:
-        findings = tuple(answer_question(question, runs, predictions, suite=record["name"])
+        findings = tuple(answer_question(question, runs, predictions, images_seen, suite=record["name"])
                          for question in record["questions"])
         answered.append(SuiteFindings(record["name"], str(record.get("description") or ""), findings))
-    return answered, problems
+    return answered

@@ -48,6 +48,7 @@ from analysis.metrics import confusion_matrix, most_confused_pairs, per_class_me
 from analysis.replicates import compare_groups
 from analysis.stats import EXACT_INTERVAL_BELOW, accuracy_interval, compare_runs
 from runstore.groups import group_runs
+from runstore.images_seen import last_images_seen
 from runstore.reader import RunInfo
 from runstore.cifar import CLASS_NAMES
 
@@ -231,7 +232,8 @@ def group_findings(runs: Sequence[ReportRun], comparisons: Sequence[tuple[str, s
         findings.append(GroupFinding(name_a, name_b, check.summary, check.warning is None,
                                      # The budget in the words the Overview's findings and Compare use.
                                      difference_sentence(result, shared_budget_text(
-                                         [run.info for run in groups[name_a] + groups[name_b]])),
+                                         [run.info for run in groups[name_a] + groups[name_b]],
+                                         {run.run_id: last_images_seen(run.history) for run in runs})),
                                      spread_sentence(result)))
     return findings
 

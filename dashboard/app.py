@@ -17,7 +17,10 @@ if str(REPO_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import state  # noqa: E402
-from dashboard.script_run_cost import freeze_long_lived_objects, keep_keras_session_between_runs  # noqa: E402
+from dashboard.streamlit_patches.script_run_cost import (  # noqa: E402
+    freeze_long_lived_objects,
+    keep_keras_session_between_runs,
+)
 
 # Before any page runs: Streamlit would otherwise reset Keras (a full gc) after every view.
 keep_keras_session_between_runs()
@@ -34,17 +37,25 @@ def page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
     return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
 
 
-# Streamlit serves the default page at "/" only (its url_path is then unused), so
-# /overview, the address other pages and links use, is the same file as a hidden page.
-overview_at_root = st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/leaderboard:",
-                           url_path="leaderboard", default=True)
-overview_by_name = st.Page(PAGES_DIR / "overview.py", title="Overview", url_path="overview", visibility="hidden")
+# The Overview has one address, "/": Streamlit serves the default page at the root only
+# (its url_path, "home", just has to be unique; it is never an address). /overview, which
+# older links and bookmarks use, is a hidden page that only switches to it.
+overview = st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/leaderboard:",
+                   url_path="home", default=True)
+
+
+def old_overview_address() -> None:
+    """/overview: land on the Overview at "/" (the URL changes to it)."""
+    st.switch_page(overview)
+
+
+old_overview = st.Page(old_overview_address, title="Overview", url_path="overview", visibility="hidden")
 
 navigation = st.navigation(
     {
         "Results": [
-            overview_at_root,
-            overview_by_name,
+            overview,
+            old_overview,
             page("curves", "Curves", ":material/show_chart:"),
             page("confusion", "Confusion", ":material/grid_on:"),
             page("misclassified", "Misclassified", ":material/broken_image:"),

@@ -16,7 +16,9 @@ from analysis.findings import (STATUS_ANSWERED, STATUS_AT_CHANCE, STATUS_NO_DIFF
                                STATUS_WAITING, SuiteFindings, suite_findings)
 from analysis.sides import GROUP_PREFIX
 from dashboard import state
-from runstore.suite_record import SUITES_DIR
+from runstore.images_seen import read_images_seen
+from runstore.predictions import read_predictions
+from runstore.suite_record import SUITES_DIR, read_suite_records
 
 COMPARE_PAGE = "views/compare.py"
 # How each status is shown: a badge colour and a word a reader scans for.
@@ -41,7 +43,8 @@ def _suites_key(folder: Path) -> tuple:
 @st.cache_data(max_entries=4, ttl=3600, show_spinner="Answering the suite's questions…")
 def _cached_findings(folder: str, runs_key: tuple, suites_key: tuple, _runs) -> tuple[list[SuiteFindings], list[str]]:
     # _runs is not hashed: runs_key (file signature and every run's status) stands for it.
-    return suite_findings(folder, _runs)
+    records, problems = read_suite_records(folder)
+    return suite_findings(records, _runs, lambda info: read_predictions(info.path), read_images_seen(_runs)), problems
 
 
 def current_findings() -> tuple[list[SuiteFindings], list[str]]:

@@ -2,7 +2,7 @@
 
 No Streamlit import here: this module only runs the server as a subprocess.
 Once a server answers, ``warm_up_in_background`` opens its Overview once
-(``dashboard.warm_session``), so the frame starts Classify's warm-up at server
+(``dashboard.streamlit_patches.warm_session``), so the frame starts Classify's warm-up at server
 start rather than when the first visitor arrives; ``DASHBOARD_WARMUP=0`` leaves
 the server cold.
 The server's output goes to a log file, never to a pipe: TensorFlow is chatty
@@ -99,9 +99,9 @@ class ServerWarmUp:
 
     def __init__(self, base_url: str, process: subprocess.Popen, log_path: str | os.PathLike,
                  timeout: float = START_TIMEOUT_SECONDS):
-        self.visit = None  # dashboard.warm_session.PageVisit once the page has run (or failed)
+        self.visit = None  # dashboard.streamlit_patches.warm_session.PageVisit once the page has run (or failed)
         self.started_at = time.monotonic()
-        from dashboard.warm_session import import_protocol
+        from dashboard.streamlit_patches.warm_session import import_protocol
 
         import_protocol()  # here, not in the thread: see import_protocol
         self._thread = threading.Thread(target=self._run, args=(base_url, process, log_path, timeout),
@@ -109,7 +109,7 @@ class ServerWarmUp:
         self._thread.start()
 
     def _run(self, base_url, process, log_path, timeout) -> None:
-        from dashboard.warm_session import PageVisit, open_page
+        from dashboard.streamlit_patches.warm_session import PageVisit, open_page
 
         try:
             wait_until_healthy(base_url, process, log_path, timeout)

@@ -61,7 +61,8 @@ def artifacts_dir() -> Path:
 @functools.lru_cache(maxsize=8)
 def _resolved_artifacts_dir(from_env: str) -> Path:
     # Resolving follows symlinks (a realpath, several syscalls): once per value, not on every view.
-    return resolve_artifacts_dir()
+    # The folder is resolved from the key itself, so the cache can never answer for another value.
+    return resolve_artifacts_dir(from_env or None)
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,8 @@ def files_key(info: RunInfo) -> tuple:
 
 # A history is a few kilobytes: room for every run Curves draws (12 groups of 10) and the Report's.
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def _cached_history(path: str, key: tuple) -> pd.DataFrame:
+def _cached_history(path: str, files_key: tuple) -> pd.DataFrame:
+    # files_key (the run's file times, see files_key()) is only hashed: a rewritten history misses the cache.
     return read_history(path)
 
 
@@ -207,7 +209,8 @@ def history(info: RunInfo) -> pd.DataFrame | None:
 # 400 KB each (10,000 x 10 float32): 64 hold two 10-seed groups side by side on Compare plus
 # every other page's runs, about 26 MB; at 24, Compare with groups evicted what it read a view ago.
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
-def _cached_predictions(path: str, key: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _cached_predictions(path: str, files_key: tuple) -> tuple[np.ndarray, np.ndarray]:
+    # files_key is only hashed: new predictions (a run trained again under its id) miss the cache.
     return read_predictions(path)
 
 
@@ -222,9 +225,10 @@ def predictions(info: RunInfo) -> tuple[np.ndarray, np.ndarray]:
 
 
 @st.cache_resource(max_entries=2, ttl=3600, show_spinner="Reading the CIFAR-10 test images…")
-def _cached_test_set(data_folder_hint: str) -> tuple[np.ndarray, np.ndarray] | str:
+def _cached_test_set(data_folder: str) -> tuple[np.ndarray, np.ndarray] | str:
+    # Read from the key itself ("": $CIFAR10_DIR unset, so Keras' cache), never from the environment again.
     try:
-        images, labels = load_test_set()
+        images, labels = load_test_set(data_folder or None)
     except DataError as error:
         return str(error)
     # Shared by every session: make accidental writes fail loudly instead of corrupting others.
@@ -244,7 +248,8 @@ MODEL_CACHE_ENTRIES = 16
 
 
 @st.cache_resource(max_entries=MODEL_CACHE_ENTRIES, ttl=3600, show_spinner="Loading the model…")
-def _cached_model(folder: str, run_id: str, key: tuple):
+def _cached_model(folder: str, run_id: str, files_key: tuple):
+    # files_key is only hashed: a model file replaced under the same run id is loaded again.
     from serving.models import load_run_model  # imported late: it imports Keras
 
     return load_run_model(folder, run_id)
@@ -270,10 +275,10 @@ def model(info: RunInfo):
 
 
 @st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def _cached_probs(folder: str, run_id: str, key: tuple, batch: np.ndarray, preprocessing: str) -> np.ndarray:
+def _cached_probs(folder: str, run_id: str, files_key: tuple, batch: np.ndarray, preprocessing: str) -> np.ndarray:
     from serving.predict import predict_probs
 
-    return predict_probs(_cached_model(folder, run_id, key), batch, preprocessing=preprocessing)
+    return predict_probs(_cached_model(folder, run_id, files_key), batch, preprocessing=preprocessing)
 
 
 def classify(info: RunInfo, batch: np.ndarray) -> np.ndarray:

@@ -97,3 +97,16 @@ def write_run_folder(
     write_predictions(folder, y_true, probs)
     RunRecord(folder, run_record(run_id, measured, **overrides)).update()
     return folder
+
+
+def read_suite_findings(artifacts_dir) -> tuple[list, list[str]]:
+    """The caller side of ``analysis.findings.suite_findings``, as the dashboard and the CLI read it:
+    every recorded suite answered from the folder's runs, and the suite files that could not be read."""
+    from analysis.findings import suite_findings
+    from runstore import list_runs, read_predictions
+    from runstore.images_seen import read_images_seen
+    from runstore.suite_record import read_suite_records
+
+    runs = list_runs(artifacts_dir)
+    records, problems = read_suite_records(artifacts_dir)
+    return suite_findings(records, runs, lambda info: read_predictions(info.path), read_images_seen(runs)), problems

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.findings import suite_findings
-from runstore.reader import list_runs
 from runstore.suite_record import write_suite_record
+from tests.analysis_fixtures import read_suite_findings
 from tests.test_analysis_suite_findings import make_group
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +46,7 @@ def test_report_command_writes_the_html_report_opening_with_the_findings(suite_f
     page = out.read_text(encoding="utf-8")
     assert "<title>Nightly study</title>" in page
     assert page.index("<h2>Findings</h2>") < page.index("<h2>Notes</h2>") < page.index("<h2>Headline</h2>")
-    (suite,), _ = suite_findings(suite_folder, list_runs(suite_folder))
+    (suite,), _ = read_suite_findings(suite_folder)
     for finding in suite.findings:  # the very sentences of the Overview
         assert html.escape(finding.sentence) in page
     assert "vgg (2 runs) stayed at chance" in page

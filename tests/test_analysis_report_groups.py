@@ -13,6 +13,7 @@ from analysis.replicates import compare_groups
 from analysis.report import (ReportRun, build_report_html, default_group_comparisons, group_findings, group_pairs,
                              groups_frame, interval_wording)
 from runstore import list_runs, read_history, read_predictions
+from runstore.images_seen import read_images_seen
 from tests.analysis_fixtures import write_run_folder
 
 GROUPS = {"wide": (0.80, [11, 12, 13]), "narrow": (0.55, [21, 22, 23])}
@@ -60,7 +61,7 @@ def test_group_findings_say_what_differed_then_the_verdict_with_n(runs):
                             "wide", {run.run_id: (run.y_true, run.probs) for run in members["wide"]})
     # The report states the budget in the same words as the findings and Compare.
     infos = [run.info for run in members["narrow"] + members["wide"]]
-    assert finding.sentence == difference_sentence(result, shared_budget_text(infos))
+    assert finding.sentence == difference_sentence(result, shared_budget_text(infos, read_images_seen(infos)))
     assert finding.spread == spread_sentence(result)
     assert "3 seeds each" in finding.sentence and "wide beats narrow" in finding.sentence
     assert finding.check == comparison_check([run.record for run in members["narrow"]],

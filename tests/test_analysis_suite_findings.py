@@ -22,15 +22,15 @@ from analysis.findings import (
     answer_question,
     difference_sentence,
     shared_budget_text,
-    suite_findings,
 )
 from analysis.replicates import compare_groups
 from runstore import read_predictions, run_dir
 from runstore.writer import write_history_rows
 from runstore.layout import HISTORY_FILE
 from runstore.reader import list_runs
+from runstore.images_seen import read_images_seen
 from runstore.suite_record import write_suite_record
-from tests.analysis_fixtures import write_run_folder
+from tests.analysis_fixtures import read_suite_findings, write_run_folder
 from tests.factories import make_run
 
 IMAGES = 400
@@ -51,6 +51,12 @@ def make_group(artifacts, name: str, accuracy: float, seeds=(1, 2, 3), model: st
     return run_ids
 
 
+def answer(question: dict, runs, predictions=None, suite=None):
+    """``answer_question`` with the caller side's readers: the runs' saved predictions and images seen."""
+    return answer_question(question, runs, predictions or (lambda info: read_predictions(info.path)),
+                           read_images_seen(runs), suite=suite)
+
+
 def question(*groups, **extra) -> dict:
     return {"title": "Which is better?", "factor": "blocks", "groups": list(groups), **extra}
 
@@ -59,7 +65,7 @@ def test_a_significant_difference_is_the_compare_pages_sentence_with_the_shared_
     make_group(tmp_path, "b1", 0.35)
     make_group(tmp_path, "b3", 0.75)
     runs = list_runs(tmp_path)
-    finding = answer_question(question("b1", "b3"), runs)
+    finding = answer(question("b1", "b3"), runs)
     assert finding.status == STATUS_ANSWERED
     assert finding.sentence.startswith("b3 beats b1 by ")
     assert "(95% interval " in finding.sentence and "3 seeds each)" in finding.sentence
@@ -69,7 +75,7 @@ def test_a_significant_difference_is_the_compare_pages_sentence_with_the_shared_
     result = compare_groups("b1", {f"b1-s{seed}": read_predictions(by_id[f"b1-s{seed}"].path) for seed in (1, 2, 3)},
                             "b3", {f"b3-s{seed}": read_predictions(by_id[f"b3-s{seed}"].path) for seed in (1, 2, 3)})
     members = [info for info in runs if info.record["group"] in ("b1", "b3")]
-    assert finding.sentence == difference_sentence(result, shared_budget_text(members))
+    assert finding.sentence == difference_sentence(result, shared_budget_text(members, read_images_seen(members)))
     assert finding.compare == ("group:b1", "group:b3")
     assert finding.compare_query() == {"compare_a": "group:b1", "compare_b": "group:b3"}
 
@@ -77,7 +83,7 @@ def test_a_significant_difference_is_the_compare_pages_sentence_with_the_shared_
 def test_an_interval_covering_zero_says_no_detectable_difference_never_slightly_better(tmp_path):
     make_group(tmp_path, "adam", 0.5)
     make_group(tmp_path, "rmsprop", 0.5)
-    finding = answer_question(question("adam", "rmsprop"), list_runs(tmp_path))
+    finding = answer(question("adam", "rmsprop"), list_runs(tmp_path))
     assert finding.status == STATUS_NO_DIFFERENCE
     assert finding.sentence.startswith("No detectable difference at this budget between ")
     assert "better" not in finding.sentence and "3 seeds each" in finding.sentence
@@ -86,7 +92,7 @@ def test_an_interval_covering_zero_says_no_detectable_difference_never_slightly_
 def test_a_group_with_a_single_seed_says_seed_variation_is_unknown(tmp_path):
     make_group(tmp_path, "b1", 0.3)
     make_group(tmp_path, "b2", 0.8, seeds=(7,))
-    finding = answer_question(question("b1", "b2"), list_runs(tmp_path))
+    finding = answer(question("b1", "b2"), list_runs(tmp_path))
     assert finding.status == STATUS_ANSWERED
     assert "(95% interval " in finding.sentence and "1 seed of b2, 3 of b1" in finding.sentence
     assert "Seed variation is unknown (b2 is a single run)" in finding.sentence
@@ -98,7 +104,7 @@ def test_three_groups_are_ranked_with_n_and_the_best_stated_against_each_other(t
     make_group(tmp_path, "b1", 0.30)
     make_group(tmp_path, "b2", 0.70)
     make_group(tmp_path, "b3", 0.72)
-    finding = answer_question(question("b1", "b2", "b3"), list_runs(tmp_path))
+    finding = answer(question("b1", "b2", "b3"), list_runs(tmp_path))
     sentence = finding.sentence
     assert finding.status == STATUS_ANSWERED
     assert sentence.startswith("Ranked by mean test accuracy: b3 ")
@@ -114,7 +120,7 @@ def test_a_group_at_chance_is_named_with_the_gpu_advice_and_kept_out_of_the_rank
     make_group(tmp_path, "simple", 0.40)
     make_group(tmp_path, "bn", 0.70)
     make_group(tmp_path, "scratch", 0.10, seeds=(1, 2), model="vgg16_scratch")
-    finding = answer_question(question("scratch", "simple", "bn"), list_runs(tmp_path))
+    finding = answer(question("scratch", "simple", "bn"), list_runs(tmp_path))
     assert finding.status == STATUS_ANSWERED
     assert "Ranked" not in finding.sentence  # two groups left: the two-group sentence
     assert finding.sentence.startswith("bn beats simple by ")
@@ -127,7 +133,7 @@ def test_a_group_at_chance_is_named_with_the_gpu_advice_and_kept_out_of_the_rank
 def test_with_only_one_group_above_chance_nothing_is_ranked(tmp_path):
     make_group(tmp_path, "simple", 0.40)
     make_group(tmp_path, "scratch", 0.10, seeds=(1, 2), model="vgg16_scratch")
-    finding = answer_question(question("simple", "scratch"), list_runs(tmp_path))
+    finding = answer(question("simple", "scratch"), list_runs(tmp_path))
     assert finding.status == STATUS_AT_CHANCE and finding.compare is None
     assert finding.sentence.startswith("Only simple left chance, so there is nothing to rank it against.")
     assert "scratch (2 runs) stayed at chance" in finding.sentence
@@ -139,7 +145,7 @@ def test_a_transfer_question_without_imagenet_weights_is_skipped_not_ranked(tmp_
     if how == "fell back":
         make_group(tmp_path, "transfer", 0.60, model="vgg16_transfer", config={"weights": "imagenet_if_available"},
                    weights_note="ImageNet weights were asked for if available; trained from random weights instead.")
-    finding = answer_question(question("scratch", "transfer", requires="imagenet"), list_runs(tmp_path))
+    finding = answer(question("scratch", "transfer", requires="imagenet"), list_runs(tmp_path))
     assert finding.status == STATUS_SKIPPED and finding.compare is None
     assert finding.sentence.startswith("skipped: ImageNet weights are not available here; download them (see README) "
                                        "and run the suite again")
@@ -149,7 +155,7 @@ def test_a_transfer_question_without_imagenet_weights_is_skipped_not_ranked(tmp_
 def test_a_transfer_question_with_imagenet_weights_is_answered(tmp_path):
     make_group(tmp_path, "scratch", 0.30, model="vgg16_transfer", config={"weights": "none"})
     make_group(tmp_path, "transfer", 0.80, model="vgg16_transfer", weights="imagenet", config={"weights": "imagenet"})
-    finding = answer_question(question("scratch", "transfer", requires="imagenet", factor="weights"), list_runs(tmp_path))
+    finding = answer(question("scratch", "transfer", requires="imagenet", factor="weights"), list_runs(tmp_path))
     # Weights are the question's one factor: no "not a controlled comparison" before the verdict.
     assert finding.status == STATUS_ANSWERED and finding.sentence.startswith("transfer beats scratch")
 
@@ -157,7 +163,7 @@ def test_a_transfer_question_with_imagenet_weights_is_answered(tmp_path):
 def test_runs_still_training_or_missing_make_the_question_wait(tmp_path):
     make_group(tmp_path, "b1", 0.4)
     make_run(tmp_path, "b2-s1", status="running", group="b2", seed=1)
-    finding = answer_question(question("b1", "b2", "b3"), list_runs(tmp_path), suite="demo")
+    finding = answer(question("b1", "b2", "b3"), list_runs(tmp_path), suite="demo")
     assert finding.status == STATUS_WAITING and finding.compare is None
     assert finding.sentence == "Waiting for 1 of 4 runs (b2: 1 running; b3 has no run yet)."
 
@@ -165,7 +171,7 @@ def test_runs_still_training_or_missing_make_the_question_wait(tmp_path):
 def test_a_group_with_no_finished_run_and_nothing_training_says_how_to_finish(tmp_path):
     make_group(tmp_path, "b1", 0.4)
     make_run(tmp_path, "b2-s1", status="failed", group="b2", seed=1)
-    finding = answer_question(question("b1", "b2"), list_runs(tmp_path), suite="demo")
+    finding = answer(question("b1", "b2"), list_runs(tmp_path), suite="demo")
     assert finding.status == STATUS_WAITING
     assert finding.sentence == ("Waiting for 1 of 4 runs (b2: 1 failed). Nothing is training now: run "
                                 "`python -m training suite demo` to train what is missing (finished runs are kept).")
@@ -175,7 +181,7 @@ def test_a_failed_replicate_is_left_out_and_named(tmp_path):
     make_group(tmp_path, "b1", 0.3)
     make_group(tmp_path, "b2", 0.8)
     make_run(tmp_path, "b2-s9", status="failed", group="b2", seed=9)
-    finding = answer_question(question("b1", "b2"), list_runs(tmp_path))
+    finding = answer(question("b1", "b2"), list_runs(tmp_path))
     assert finding.status == STATUS_ANSWERED and "3 seeds each" in finding.sentence
     assert finding.sentence.endswith("Left out as unfinished: b2: b2-s9.")
 
@@ -183,7 +189,7 @@ def test_a_failed_replicate_is_left_out_and_named(tmp_path):
 def test_a_recipe_question_says_what_else_differed_before_the_verdict(tmp_path):
     make_group(tmp_path, "study-best", 0.5, config={"time_budget_seconds": 600})
     make_group(tmp_path, "fast", 0.8, model="fast_cnn", optimizer="sgd", config={"time_budget_seconds": 600})
-    finding = answer_question(question("study-best", "fast", factor="recipe"), list_runs(tmp_path))
+    finding = answer(question("study-best", "fast", factor="recipe"), list_runs(tmp_path))
     assert finding.sentence.startswith("Not a controlled comparison: these runs differ in model (simple_cnn vs fast_cnn) "
                                        "and optimizer (adam vs sgd)")
     assert finding.sentence.index("Not a controlled") < finding.sentence.index("fast beats study-best")
@@ -200,7 +206,7 @@ def test_predictions_are_read_only_for_the_groups_the_question_names(tmp_path):
         read.append(info.run_id)
         return read_predictions(info.path)
 
-    answer_question(question("b1", "b2"), list_runs(tmp_path), predictions=predictions)
+    answer(question("b1", "b2"), list_runs(tmp_path), predictions=predictions)
     assert sorted(read) == sorted(f"{group}-s{seed}" for group in ("b1", "b2") for seed in (1, 2, 3))
 
 
@@ -209,7 +215,8 @@ def test_the_budget_states_images_seen_when_epochs_were_shorter_than_the_trainin
     rows = [{"epoch": epoch, "accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.5, "val_loss": 1.0,
              "images_seen": 1000.0 * (epoch + 1)} for epoch in range(3)]
     write_history_rows(run_dir(tmp_path, "short-s1") / HISTORY_FILE, rows)
-    assert shared_budget_text(list_runs(tmp_path)) == (
+    runs = list_runs(tmp_path)
+    assert shared_budget_text(runs, read_images_seen(runs)) == (
         "on 5,000 training images × 3 epochs of 1,000 images (3,000 images seen), this machine")
 
 
@@ -218,7 +225,7 @@ def test_suite_findings_answer_every_recorded_question_in_order(tmp_path):
     make_group(tmp_path, "b2", 0.7)
     write_suite_record(tmp_path, "demo", "The demo.", [question("b1", "b2"), question("b1", "b9", title="Missing?")])
     (tmp_path / "suites" / "broken.json").write_text("{", encoding="utf-8")
-    suites, problems = suite_findings(tmp_path, list_runs(tmp_path))
+    suites, problems = read_suite_findings(tmp_path)
     assert [suite.name for suite in suites] == ["demo"]
     assert [finding.status for finding in suites[0].findings] == [STATUS_ANSWERED, STATUS_WAITING]
     assert "run `python -m training suite demo`" in suites[0].findings[1].sentence
@@ -228,7 +235,7 @@ def test_suite_findings_answer_every_recorded_question_in_order(tmp_path):
 def test_three_groups_without_a_detectable_difference_say_so_and_rank_nothing_as_better(tmp_path):
     for name in ("sgd", "adam", "rmsprop"):
         make_group(tmp_path, name, 0.5)
-    finding = answer_question(question("sgd", "adam", "rmsprop", factor="recipe"), list_runs(tmp_path))
+    finding = answer(question("sgd", "adam", "rmsprop", factor="recipe"), list_runs(tmp_path))
     assert finding.status == STATUS_NO_DIFFERENCE
     assert ". No detectable difference at this budget between " in finding.sentence
     assert "beats" not in finding.sentence and "better" not in finding.sentence

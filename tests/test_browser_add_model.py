@@ -42,7 +42,7 @@ def test_uploaded_model_is_evaluated_and_listed(browser, tmp_path):
         page.screenshot(path=str(SCREENSHOTS / "add_model_added.png"), full_page=True)
         assert page.locator("[data-testid=stException]").count() == 0
 
-        page.goto(f"{server.base_url}/overview", timeout=TIMEOUT_MS)
+        page.goto(f"{server.base_url}/", timeout=TIMEOUT_MS)
         page.wait_for_selector("[data-testid=stDataFrame]", timeout=TIMEOUT_MS)
         page.get_by_text("tiny-notebook").first.wait_for(timeout=TIMEOUT_MS)  # the best run's name, and the sidebar picker's
         page.screenshot(path=str(SCREENSHOTS / "add_model_overview.png"), full_page=True)

@@ -43,6 +43,8 @@ PAGE_CONTENT = {
     "failures": "[data-testid=stMain] h1",
     "report": "[data-testid=stMain] h1",
 }
+# Each page's address: the Overview is the app's root, every other page /<name>.
+PAGE_PATHS = {"overview": ""}
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +74,9 @@ def page(browser):
 
 
 def open_page(tab, base_url: str, name: str, query: str = "") -> float:
-    """Open ``/name`` and wait until its content is drawn; return the seconds it took."""
+    """Open page ``name`` at its address and wait until its content is drawn; return the seconds it took."""
     started = time.monotonic()
-    tab.goto(f"{base_url}/{name}{query}")
+    tab.goto(f"{base_url}/{PAGE_PATHS.get(name, name)}{query}")
     tab.wait_for_selector("[data-testid=stMain] h1", timeout=PAGE_TIMEOUT_MS)
     tab.wait_for_selector(PAGE_CONTENT[name], timeout=PAGE_TIMEOUT_MS)
     # Pages that write their pickers into the URL rerun once on arrival; the
@@ -111,6 +113,18 @@ def test_overview_lists_broken_and_failed_runs_with_reasons(dashboard_url, page)
     text = page.locator("[data-testid=stMain]").inner_text()
     assert "failed-run is failed" in text and "ResourceExhaustedError" in text
     assert "broken-run is broken" in text and "predictions.npz" in text
+
+
+def test_the_overview_has_one_title_and_one_address_and_the_old_one_lands_on_it(dashboard_url, page):
+    open_page(page, dashboard_url, "overview")
+    assert page.locator("[data-testid=stMain] h1").first.inner_text() == "Overview"
+    page.goto(f"{dashboard_url}/overview")  # the address older links use
+    page.wait_for_url(f"{dashboard_url}/", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_selector(PAGE_CONTENT["overview"], timeout=PAGE_TIMEOUT_MS)
+    assert page.locator("[data-testid=stMain] h1").first.inner_text() == "Overview"
+    titles = [text.split()[-1] for text in page.locator("[data-testid=stSidebarNav] a").all_inner_texts()]  # after the icon
+    assert titles.count("Overview") == 1 and "Leaderboard" not in titles
+    assert_no_error_shown(page)
 
 
 def test_a_link_with_the_run_reproduces_the_view(dashboard_url, page):

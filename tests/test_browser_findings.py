@@ -13,8 +13,6 @@ from __future__ import annotations
 import pytest
 
 from dashboard.launch import serve_dashboard
-from analysis.findings import suite_findings
-from runstore.reader import list_runs
 from runstore.suite_record import write_suite_record
 from tests.factories import make_run, synthetic_test_set, write_cifar_test_folder
 from tests.test_browser_dashboard import OUTPUT, PAGE_TIMEOUT_MS, assert_no_error_shown
@@ -49,11 +47,11 @@ def _main_text(page) -> str:
 
 def test_a_finding_links_to_its_compare_view_with_both_groups_and_the_interval(findings_url, page):
     findings_url, artifacts = findings_url
-    (suite,), _ = suite_findings(artifacts, list_runs(artifacts))
+    (suite,), _ = read_suite_findings(artifacts)
     finding = suite.findings[0]
     runner_up, best = (key.removeprefix("group:") for key in finding.compare)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.goto(f"{findings_url}/overview")
+    page.goto(f"{findings_url}/")
     page.get_by_text("Findings of the lr suite").wait_for(timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector("[data-testid=stDataFrame]", timeout=PAGE_TIMEOUT_MS)
     text = _main_text(page)

@@ -51,7 +51,7 @@ def _main_text(page) -> str:
 
 def test_group_comparison_in_the_browser(groups_url, page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.goto(f"{groups_url}/overview")
+    page.goto(f"{groups_url}/")
     page.wait_for_selector("[data-testid=stDataFrame]", timeout=PAGE_TIMEOUT_MS)
     page.get_by_text("One row per replicate group").wait_for(timeout=PAGE_TIMEOUT_MS)
     assert_no_error_shown(page)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
+
+from runstore.augmentation import AUGMENTATION_STRENGTHS
 from tests.app_pages import all_text, run_page
+
+REAL_CIFAR = os.environ.get("CIFAR10_DIR", "")
 
 
 def test_overview_lists_every_run_with_its_state(app_env):
     app = run_page(leaderboard_individual=True)  # one row per run (the default is one row per replicate group)
     assert not app.exception
-    assert app.title[0].value == "Leaderboard"
+    assert app.title[0].value == "Overview"
     table = app.dataframe[0].value
     assert set(table["run"]) == {"simple-cnn-a", "vgg16-transfer-b", "live-run", "failed-run", "broken-run"}
     statuses = dict(zip(table["run"], table["status"]))
@@ -82,6 +90,16 @@ def test_data_page_without_training_images_says_so(app_env):
     app = run_page("data")
     assert not app.exception
     assert "not available" in all_text(app)
+
+
+@pytest.mark.skipif(not (Path(REAL_CIFAR) / "data_batch_1").exists(), reason="needs the real CIFAR-10 training images")
+@pytest.mark.parametrize("strength", list(AUGMENTATION_STRENGTHS))
+def test_data_page_previews_the_chosen_augmentation_strength(app_env, monkeypatch, strength):
+    monkeypatch.setenv("CIFAR10_DIR", REAL_CIFAR)
+    app = run_page("data", augment_strength=strength, data_view="After augmentation")
+    assert not app.exception, app.exception
+    assert app.radio[0].value == strength
+    assert AUGMENTATION_STRENGTHS[strength].description in all_text(app)
 
 
 def test_empty_artifacts_folder_explains_how_to_train(tmp_path, monkeypatch):

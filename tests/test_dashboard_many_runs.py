@@ -75,7 +75,7 @@ def test_the_overview_of_many_runs_opens_no_predictions_models_or_histories(many
     with opened_files() as opened:
         app = run_page()
     assert not app.exception
-    assert app.title[0].value == "Leaderboard"
+    assert app.title[0].value == "Overview"
     table = app.dataframe[0].value
     assert len(table) == 6 and set(table["runs"]) == {10}  # one row per group, all 60 runs counted
     assert len(named(opened, "run.json")) >= 60  # the hook saw the listing read every run's record

@@ -6,10 +6,9 @@ import html
 
 import pytest
 
-from analysis.findings import suite_findings
-from runstore.reader import list_runs
 from runstore.suite_record import write_suite_record
 from tests.app_pages import all_text, run_page
+from tests.analysis_fixtures import read_suite_findings
 from tests.test_analysis_suite_findings import make_group
 
 QUESTIONS = [
@@ -51,7 +50,7 @@ def _elements_in_order(node) -> list[tuple[str, str | None]]:
 
 
 def _expected(folder) -> list:
-    (suite,), problems = suite_findings(folder, list_runs(folder))
+    (suite,), problems = read_suite_findings(folder)
     assert not problems
     return list(suite.findings)
 

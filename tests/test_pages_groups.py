@@ -12,6 +12,7 @@ import pytest
 from analysis.findings import difference_sentence, shared_budget_text, spread_sentence
 from analysis.replicates import compare_groups
 from runstore import atomic_write_json, list_runs, read_predictions, read_run_record
+from runstore.images_seen import read_images_seen
 from tests.app_pages import all_text, run_page
 from tests.factories import make_run
 
@@ -133,7 +134,8 @@ def test_compare_two_groups_gives_the_interval_with_n_after_the_controlled_check
     infos = {info.run_id: info for info in list_runs(groups_env)}
     text = all_text(app)
     # The budget in the same words as the findings that link here.
-    sentence = difference_sentence(expected, shared_budget_text([infos[run_id] for runs in GROUP_RUNS.values() for run_id in runs]))
+    members = [infos[run_id] for runs in GROUP_RUNS.values() for run_id in runs]
+    sentence = difference_sentence(expected, shared_budget_text(members, read_images_seen(members)))
     assert sentence in text and "3 seeds each" in sentence
     assert spread_sentence(expected) in text
     # The controlled check comes first: these groups differ in learning rate only.

@@ -1,7 +1,7 @@
 """What a script run costs after it ends: no Keras reset and no forced full collection per view.
 
 Streamlit resets Keras (``clear_session``, a full ``gc.collect``) after every run once
-Keras is imported; ``dashboard.script_run_cost`` stops that. These tests run real
+Keras is imported; ``dashboard.streamlit_patches.script_run_cost`` stops that. These tests run real
 scripts through Streamlit's own ``ScriptRunner`` (AppTest) and watch Keras'
 global state object, which ``clear_session`` replaces.
 """
@@ -15,7 +15,7 @@ import pytest
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
-from dashboard import script_run_cost
+from dashboard.streamlit_patches import script_run_cost
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

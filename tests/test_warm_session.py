@@ -1,5 +1,5 @@
 """The warm-up at server start: ``dashboard.launch`` opens the Overview once on a fresh server
-(``dashboard.warm_session``), so the frame loads Classify's models before any visitor comes.
+(``dashboard.streamlit_patches.warm_session``), so the frame loads Classify's models before any visitor comes.
 
 The sign that the warm-up ran is TensorFlow mapped into the server process: the
 Overview alone never imports it (the cold server below shows that), only the
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.launch import free_port, serve_dashboard, warmup_enabled
-from dashboard.warm_session import open_page, stream_url
+from dashboard.streamlit_patches.warm_session import open_page, stream_url
 
 WARM_UP_SECONDS = 180  # a generous bound for a slow CI machine, not a performance target
 

@@ -17,16 +17,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from training.config import AUGMENTATIONS
+from runstore.augmentation import augmentation_strength
 from training.data import NUM_CLASSES
 
 AUTOTUNE = tf.data.AUTOTUNE
-# Augmentation strengths, as fractions of the image side (shift, zoom) or of a full turn (rotation).
-SHIFT_FRACTION = 0.1     # up to 3 pixels each way on 32x32
-ROTATION_FRACTION = 0.04  # up to about 15 degrees
-ZOOM_FRACTION = 0.1
-# "light": what the CIFAR-10 speed records use for short runs (airbench: flip and 2-pixel translate).
-LIGHT_SHIFT_FRACTION = 2 / 32
 
 
 def make_augmenter(seed: int, augmentation: str = "standard") -> "tf.keras.Sequential":
@@ -38,25 +32,26 @@ def make_augmenter(seed: int, augmentation: str = "standard") -> "tf.keras.Seque
     import keras
     from keras import layers
 
+    # The strengths live in runstore so the dashboard's preview (analysis.augment) uses the same ones.
+    strength = augmentation_strength(augmentation)  # a ValueError listing the valid names
     if augmentation == "light":
         return keras.Sequential(
             [
                 layers.RandomFlip("horizontal", seed=seed),
                 # Nearest-pixel sampling: whole-pixel shifts that keep edges sharp, as airbench's crops do.
                 layers.RandomTranslation(
-                    LIGHT_SHIFT_FRACTION, LIGHT_SHIFT_FRACTION, fill_mode="reflect", interpolation="nearest", seed=seed + 1
+                    strength.shift_fraction, strength.shift_fraction, fill_mode="reflect",
+                    interpolation=strength.interpolation, seed=seed + 1,
                 ),
             ],
             name="light_augmentation",
         )
-    if augmentation != "standard":
-        raise ValueError(f"Unknown augmentation {augmentation!r}; valid: {', '.join(AUGMENTATIONS)}")
     return keras.Sequential(
         [
             layers.RandomFlip("horizontal", seed=seed),
-            layers.RandomTranslation(SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="reflect", seed=seed + 1),
-            layers.RandomRotation(ROTATION_FRACTION, fill_mode="reflect", seed=seed + 2),
-            layers.RandomZoom(ZOOM_FRACTION, fill_mode="reflect", seed=seed + 3),
+            layers.RandomTranslation(strength.shift_fraction, strength.shift_fraction, fill_mode="reflect", seed=seed + 1),
+            layers.RandomRotation(strength.rotation_fraction, fill_mode="reflect", seed=seed + 2),
+            layers.RandomZoom(strength.zoom_fraction, fill_mode="reflect", seed=seed + 3),
         ],
         name="augmentation",
     )

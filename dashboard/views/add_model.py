@@ -114,4 +114,4 @@ try:
                f"(preprocessing {record['preprocessing']}, {record['outputs']}).")
 except (BrokenRun, KeyError, TypeError) as problem:
     st.warning(f"**{run_id}** was imported, but its run record cannot be read back ({problem}).")
-st.markdown("It is now listed on the [Overview](./overview) with the other runs, and every page can use it.")
+st.markdown("It is now listed on the [Overview](./) with the other runs, and every page can use it.")

@@ -31,6 +31,7 @@ from analysis.stats import compare_runs, per_class_comparison
 from dashboard import comparison_widgets as widgets
 from dashboard import state
 from runstore import BrokenRun
+from runstore.images_seen import read_images_seen
 
 CLASSES = list(state.class_names())
 PAGE_SIZE = 30
@@ -142,7 +143,8 @@ def show_group_significance() -> None:
                       if result.seeds_counted else "This interval covers test-image sampling only.")
     metrics[2].caption(f"95% interval {difference.lower * 100:+.2f} to {difference.upper * 100:+.2f} points")
     # The same budget words as the finding that may have linked here.
-    sentence = difference_sentence(result, shared_budget_text([ctx.info(run_id) for run_id in side_a.run_ids + side_b.run_ids]))
+    infos = [ctx.info(run_id) for run_id in side_a.run_ids + side_b.run_ids]
+    sentence = difference_sentence(result, shared_budget_text(infos, read_images_seen(infos)))
     (st.success if result.detectable else st.info)(sentence)
     st.markdown(spread_sentence(result))
     for side, records in ((side_a, records_a), (side_b, records_b)):

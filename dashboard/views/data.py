@@ -10,6 +10,7 @@ from analysis.augment import augment_preview
 from analysis.figures import class_counts_figure
 from analysis.images import first_per_class, image_grid, upscale_nearest
 from dashboard import state
+from runstore.augmentation import AUGMENTATION_STRENGTHS
 from runstore.cifar import CLASS_NAMES, DataError, load_from_folder, local_data_folder, split_train_validation
 
 PER_CLASS = 10
@@ -17,13 +18,14 @@ DEFAULT_VALIDATION_SIZE = 5000
 
 
 @st.cache_data(max_entries=2, ttl=3600, show_spinner="Reading CIFAR-10…")
-def data_overview(data_folder_hint: str, validation_size: int) -> tuple[np.ndarray, pd.DataFrame] | str:
+def data_overview(data_folder: str, validation_size: int) -> tuple[np.ndarray, pd.DataFrame] | str:
     """Sample training images (classes x PER_CLASS) and per-class counts, or why the data is unavailable.
 
-    Only these small results are cached, not the 150 MB of training images.
+    Only these small results are cached, not the 150 MB of training images. The data is read
+    from ``data_folder`` (the cache key; "" for $CIFAR10_DIR unset), never from the environment again.
     """
     try:
-        data = load_from_folder(local_data_folder())
+        data = load_from_folder(local_data_folder(data_folder or None))
     except DataError as error:
         return str(error)
     samples = data.x_train[first_per_class(data.y_train, PER_CLASS)]
@@ -62,16 +64,17 @@ def show_samples() -> None:
 
 
 def show_augmented() -> None:
-    """The same images through the training augmentation, redrawn on demand."""
-    st.caption("The same images as training sees them: flipped left-right half the time, shifted up to 3 pixels, "
-               "turned up to about 14° and zoomed up to 10% (borders mirrored). Every epoch draws new ones, "
-               "so the model rarely sees the same picture twice. (fast_cnn's recipe uses a lighter version: "
-               "flips and whole-pixel shifts of up to 2 pixels.)")
+    """The same images through a training augmentation (either strength), redrawn on demand."""
+    name = st.radio("Strength", list(AUGMENTATION_STRENGTHS), horizontal=True, key="augment_strength",
+                    help="standard: the study's recipe. light: fast_cnn's, for runs of a few epochs.")
+    st.caption(f"The same images as training sees them with the {name} augmentation: "
+               f"{AUGMENTATION_STRENGTHS[name].description}. Every epoch draws new ones, "
+               "so the model rarely sees the same picture twice.")
     if st.button("Draw new augmentations", key="augment_again"):
         st.session_state["augment_seed"] = st.session_state.get("augment_seed", 0) + 1
     seed = st.session_state.get("augment_seed", 0)
     flat = samples.reshape(-1, *samples.shape[2:])
-    show_grid(augment_preview(flat, seed=seed).reshape(samples.shape))
+    show_grid(augment_preview(flat, seed=seed, augmentation=name).reshape(samples.shape))
 
 
 def show_counts() -> None:

@@ -14,7 +14,7 @@ from dashboard import state
 from dashboard.findings_panel import live_findings
 from runstore import SUMMARY_FILE
 
-st.title("Leaderboard")
+st.title("Overview")
 # Findings first: each recorded suite question answered in one sentence (nothing when no suite was run).
 live_findings()
 ctx = state.context()

@@ -54,7 +54,7 @@ def keep_keras_session_between_runs() -> None:
     """
     if not hasattr(script_runner, STREAMLIT_HOOK):
         raise RuntimeError(f"streamlit.runtime.scriptrunner.script_runner has no {STREAMLIT_HOOK}: "
-                           "Streamlit changed its end-of-run cleanup; see dashboard/script_run_cost.py")
+                           "Streamlit changed its end-of-run cleanup; see dashboard/streamlit_patches/script_run_cost.py")
     setattr(script_runner, STREAMLIT_HOOK, close_matplotlib_figures)
 
 

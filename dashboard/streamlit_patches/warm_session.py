@@ -16,7 +16,7 @@ BackMsg naming the page by its URL path, read ForwardMsgs until that run's
 
 Usage::
 
-    from dashboard.warm_session import open_page
+    from dashboard.streamlit_patches.warm_session import open_page
     visit = open_page("http://127.0.0.1:8501")      # the default page (the Overview)
     visit.seconds, visit.error                       # error is None when the page ran to its end
 """
