@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from runstore import BACKUP_DIR, resolve_artifacts_dir, run_dir
+from runstore import resolve_artifacts_dir, run_dir
 from runstore.status import STATUS_COMPLETE, folder_status
 from training.config import ConfigError, RunConfig
 from training.questions import QuestionError, validate_questions
@@ -94,9 +94,11 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
 
 def run_status(config: RunConfig) -> str:
     """``runstore.status.folder_status`` of the run, or ``resumable`` when it is unfinished and has a backup to resume from."""
+    from training.backup import has_backup  # imports Keras: only when a plan is described
+
     folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
     status = folder_status(folder)
-    if status != STATUS_COMPLETE and (folder / BACKUP_DIR / "training_metadata.json").is_file():
+    if status != STATUS_COMPLETE and has_backup(folder):
         return "resumable"
     return status
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import json
 import math
 import os
 import shutil
@@ -49,6 +48,7 @@ from runstore import (
 from runstore.predictions import write_predictions
 from runstore.status import STATUS_COMPLETE, STATUS_RUNNING, read_record_leniently, run_status
 from training import callbacks as lab_callbacks
+from training.backup import BackupCheck, latest_whole_backup
 from training.config import ConfigError, RunConfig
 from training.data import Cifar10, DataError, load_cifar10, split_train_validation, stratified_subset
 from training.evaluate import predict_test_set, test_metrics
@@ -59,7 +59,6 @@ from training.record import Resumption, RunRecord, resume_from_earlier_attempt
 from training.registry import get_spec
 from training.weights import WeightsError, resolve_weights
 
-BACKUP_METADATA = "training_metadata.json"
 BEST_WEIGHTS = "best.weights.h5"
 
 
@@ -73,11 +72,12 @@ USER_FIXABLE_ERRORS = (TrainingError, DataError, WeightsError, ConfigError)
 # ----------------------------------------------------------------------------- run folder
 
 
-def prepare_run_folder(folder: Path) -> int | None:
-    """Check ``folder`` before training; return the epoch to resume from, or None for a fresh start.
+def prepare_run_folder(folder: Path) -> BackupCheck:
+    """Check ``folder`` before training; return the backup to resume from (``.epoch`` None: a fresh start) and why.
 
     A complete run is never overwritten; a run whose trainer is still alive is not
-    started twice; an interrupted run with a backup resumes; anything else starts over.
+    started twice; an interrupted run with a whole backup resumes (``training.backup``);
+    anything else starts over.
     """
     record = read_record_leniently(folder) or {}
     status = run_status(record)
@@ -92,18 +92,17 @@ def prepare_run_folder(folder: Path) -> int | None:
             f"Run {folder.name!r} is being trained right now by process {record.get('pid')} on {record.get('host')}. "
             "Wait for it, stop it, or pick another --run-id."
         )
-    metadata = folder / BACKUP_DIR / BACKUP_METADATA
-    if metadata.is_file():
-        try:
-            return int(json.loads(metadata.read_text(encoding="utf-8"))["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # a torn backup cannot be trusted: start over
+    check = latest_whole_backup(folder)  # a torn backup is skipped, and the note says so
+    if check.note:
+        print(f"{folder.name}: {check.note}", flush=True)
+    if check.backup is not None:
+        return check
     # Starting over: files of an earlier failed attempt must not be mistaken for this run's.
     for name in (HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, SUMMARY_FILE):
         (folder / name).unlink(missing_ok=True)
     for name in (TENSORBOARD_DIR, BACKUP_DIR):
         shutil.rmtree(folder / name, ignore_errors=True)
-    return None
+    return check
 
 
 def describe_os_error(error: OSError, folder: Path) -> str | None:
@@ -138,7 +137,8 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise TrainingError(describe_os_error(error, folder) or f"Cannot create the run folder {folder}: {error}") from None
-    resume_epoch = prepare_run_folder(folder)
+    backup_check = prepare_run_folder(folder)
+    resume_epoch = backup_check.epoch
     spec = get_spec(config.model)
     record = None
     try:
@@ -146,7 +146,7 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
             "run_id": config.run_id, "model": config.model, "description": spec.description,
             "input_size": spec.input_size, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
             "config": config.to_dict(), "weights": "none", "suite": config.suite, "resumed_from_epoch": resume_epoch,
-            "group": config.group, "seed": config.seed,
+            "group": config.group, "seed": config.seed, "resume_note": backup_check.note,
         })
         resumption = resume_from_earlier_attempt(record, folder, resume_epoch)
         record.update()
@@ -391,8 +391,9 @@ def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumptio
     4. ``ResumableEarlyStopping`` on ``val_loss``, counting patience across an interruption.
     5. ``BestWeightsCheckpoint``: the best epoch's weights, so the saved model is the best one
        even when that epoch ran before an interruption.
-    6. ``BackupAndRestore``: restores the weights and epoch of an interrupted attempt.
-    7. ``Lookahead`` (when asked for) after BackupAndRestore, so a resumed run averages from
+    6. ``EpochBackup`` (``training.backup``): backs up every epoch whole, and restores the
+       weights of the backup the folder check chose (its epoch goes to ``fit`` as ``initial_epoch``).
+    7. ``Lookahead`` (when asked for) after EpochBackup, so a resumed run averages from
        its restored weights rather than from fresh ones.
     8. ``TensorBoardScalars``.
     9. ``HistoryWriter`` after everything that adds to the logs: it rewrites history.csv.
@@ -427,7 +428,7 @@ def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumptio
         schedule,
         early_stopping,
         lab_callbacks.BestWeightsCheckpoint(folder / BACKUP_DIR / BEST_WEIGHTS, previous_rows),
-        keras.callbacks.BackupAndRestore(backup_dir=str(folder / BACKUP_DIR), delete_checkpoint=False),
+        lab_callbacks.EpochBackup(folder / BACKUP_DIR, resume_epoch=resumption.epoch),
         *([lab_callbacks.Lookahead(total_steps=total_steps, budget=budget)] if config.lookahead else []),
         lab_callbacks.TensorBoardScalars(folder / TENSORBOARD_DIR),
         history,
@@ -443,7 +444,8 @@ def fit(trained, inputs: TrainingInputs, config: RunConfig, callbacks: FitCallba
     epochs = resumption.epoch if resumption.stopped_early else config.epochs
     trained.fit(
         inputs.train.repeat() if epoch.repeats else inputs.train, steps_per_epoch=epoch.steps if epoch.repeats else None,
-        validation_data=inputs.validation, epochs=epochs, callbacks=callbacks.ordered, verbose=verbose,
+        validation_data=inputs.validation, epochs=epochs, initial_epoch=resumption.epoch or 0,
+        callbacks=callbacks.ordered, verbose=verbose,
         shuffle=False,  # the pipeline shuffles (seeded)
     )
     train_seconds = round(callbacks.clock.seconds, 3)
