@@ -292,6 +292,18 @@ def test_with_every_backup_torn_the_rerun_starts_over(killed_mid_backup, tmp_pat
     assert record["resume_note"].endswith("; no whole backup; starting over")
 
 
+@pytest.mark.slow
+def test_a_kill_after_the_rename_before_the_history_row_resumes_without_a_gap(tmp_path):
+    process = _start(tmp_path, "ahead", crash_at="published:4")
+    _, errors = process.communicate(timeout=300)
+    assert process.returncode == -signal.SIGKILL, errors.decode()[-2000:]
+    killed = tmp_path / "runs" / "ahead"
+    assert (killed / "backup" / "epoch-4").is_dir() and read_history(killed)["epoch"].tolist() == [0, 1, 2]
+    record, _ = _continue(killed, tmp_path / "rerun")
+    assert record["resumed_from_epoch"] == 3
+    assert record["resume_note"] == "backup epoch-4 is ahead of history.csv, which ends after 3 epochs; resuming from epoch 3"
+
+
 def _as_old_layout(whole: bool):
     """Turn a backup folder into what Keras' BackupAndRestore left of epoch 3 (torn: the 0-byte weights of issue 27)."""
     def change(folder: Path) -> None:

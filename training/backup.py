@@ -99,14 +99,19 @@ def weights_problem(path: Path, expected_bytes: int | None = None) -> str | None
         return f"{path.name} is empty"
     if expected_bytes is not None and size != expected_bytes:
         return f"{path.name} has {size} bytes, {expected_bytes} were written"
-    arrays = []
+    arrays = 0
     try:
         with h5py.File(path, "r") as handle:
             missing = [group for group in ("layers", "optimizer") if not isinstance(handle.get(group), h5py.Group)]
             if missing:
                 return f"{path.name} has no {' or '.join(missing)} group"
-            # Reading every array, not just the headers: a torn file can have whole headers.
-            handle.visititems(lambda name, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None)
+            names: list[str] = []
+            handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+            for name in names:
+                # Reading every array, not just the headers: a torn file can have whole headers.
+                # One at a time, so a large model's backup is never all in memory at once.
+                handle[name][()]
+                arrays += 1
     except Exception as error:  # h5py raises OSError, RuntimeError, KeyError... for damaged files
         return f"{path.name} is not a readable weights file: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
     if not arrays:
