@@ -8,7 +8,7 @@ Layout (schema version 1)::
     <artifacts>/runs/<run_id>/predictions.npz   y_true (N,), probs (N, 10) on the test set
     <artifacts>/runs/<run_id>/model_summary.txt layer table with parameter counts
     <artifacts>/runs/<run_id>/tensorboard/      TensorBoard event files
-    <artifacts>/runs/<run_id>/backup/           BackupAndRestore state, only while unfinished
+    <artifacts>/runs/<run_id>/backup/           epoch backups (training.backup), only while unfinished
     <artifacts>/cache/                          reusable caches (transfer features), safe to delete
 """
 

@@ -85,6 +85,7 @@ OPTIONAL_FIELDS = (
     "suite",            # suite name when started by `python -m training suite`
     "test_limit",       # predictions cover only the first N test images
     "resumed_from_epoch",  # set when a killed run was continued
+    "resume_note",      # which backup a restarted run resumed from, or why it started over (torn backups)
     "feature_cache",    # frozen-base feature cache: folder, reused, computed, skipped_augmentation
     "evaluation",       # how test predictions were made: tta_flip, tta_translate, from_cached_features, re_evaluated
     "seed",             # training-randomness seed of this replicate (training.replicates)

@@ -50,7 +50,7 @@ def test_sigkill_then_restart_continues_with_one_history(tmp_path):
     assert inspect_run(folder).status == "interrupted"
     epochs_before = read_history(folder)["epoch"].tolist()
     assert epochs_before == list(range(len(epochs_before))) and len(epochs_before) >= 2
-    assert (folder / "backup" / "training_metadata.json").is_file()
+    assert list((folder / "backup").glob("epoch-*/training_metadata.json"))  # training.backup's layout
 
     restarted = _start(tmp_path, run_id)
     _, errors = restarted.communicate(timeout=300)

@@ -227,7 +227,7 @@ def test_callbacks_come_in_the_order_their_docstring_gives(tmp_path, schedule, l
     expected = [
         lab.EpochExtras, lab.TrainingBudget,
         lab.ResumableReduceLROnPlateau if schedule == "plateau" else lab.OneCycleByStep,
-        lab.ResumableEarlyStopping, lab.BestWeightsCheckpoint, keras.callbacks.BackupAndRestore,
+        lab.ResumableEarlyStopping, lab.BestWeightsCheckpoint, lab.EpochBackup,
         *([lab.Lookahead] if lookahead else []),
         lab.TensorBoardScalars, lab.HistoryWriter, lab.Heartbeat,
     ]

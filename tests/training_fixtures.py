@@ -36,13 +36,23 @@ def synthetic_cifar(train_count: int = 120, test_count: int = 40, seed: int = 0)
     return Cifar10(x_train, y_train, x_test, y_test, source="synthetic", sha256=hash_arrays(x_train, y_train, x_test, y_test))
 
 
-if __name__ == "__main__":
+def killable_run_config(artifacts_dir: str, run_id: str, epochs: int):
+    """The config of the script's run (below), for tests that continue it in their own process."""
     from training.config import RunConfig
+
+    return RunConfig.from_dict({
+        "model": "simple_cnn", "blocks": 1, "epochs": epochs, "batch_size": 16, "validation_size": 40,
+        "run_id": run_id, "artifacts_dir": str(artifacts_dir), "augment": False, "early_stopping_patience": 50,
+    })
+
+
+def killable_run_data() -> Cifar10:
+    """The data of the script's run."""
+    return synthetic_cifar(train_count=400, test_count=40)
+
+
+if __name__ == "__main__":
     from training.train import run_training
 
     artifacts_dir, run_id, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    config = RunConfig.from_dict({
-        "model": "simple_cnn", "blocks": 1, "epochs": epochs, "batch_size": 16, "validation_size": 40,
-        "run_id": run_id, "artifacts_dir": artifacts_dir, "augment": False, "early_stopping_patience": 50,
-    })
-    run_training(config, data=synthetic_cifar(train_count=400, test_count=40), verbose=0)
+    run_training(killable_run_config(artifacts_dir, run_id, epochs), data=killable_run_data(), verbose=0)

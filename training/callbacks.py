@@ -1,4 +1,4 @@
-"""Training callbacks: per-epoch extras, an atomic history file, run events, a heartbeat, resumable state.
+"""Training callbacks: per-epoch extras, an atomic history file, run events, a heartbeat, resumable state and backups.
 
 Order matters and ``standard_callbacks`` gets it right: ``EpochExtras`` adds
 ``learning_rate`` and ``elapsed_seconds`` to the epoch's logs before anything
@@ -9,7 +9,6 @@ then updates ``run.json`` from that history.
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,6 +18,7 @@ import numpy as np
 
 from runstore.writer import write_history_rows
 from runstore.rules import BEST_EPOCH_MONITOR, best_epoch, learning_rate_drops
+from training import backup
 
 # The checkpoint, early stopping and the plateau schedule watch the metric that defines the best epoch.
 HISTORY_MONITOR = BEST_EPOCH_MONITOR
@@ -156,10 +156,35 @@ class BestWeightsCheckpoint(keras.callbacks.Callback):
         if current is None or not current < self.best:
             return
         self.best = float(current)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_name(f".partial-{self.path.name}")
-        self.model.save_weights(temporary, overwrite=True)
-        os.replace(temporary, self.path)
+        # Whole or absent (temporary name, fsync, os.replace): fit loads this file after training.
+        backup.atomic_save_weights(self.model, self.path)
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """Backs up the model and optimizer after every epoch (``training.backup.write_epoch_backup``) and restores a resumed run.
+
+    Public Keras API only, in place of ``keras.callbacks.BackupAndRestore``: the
+    trainer passes the epoch ``latest_whole_backup`` chose as ``resume_epoch`` here
+    and as ``initial_epoch`` to ``fit``; this callback loads that backup's weights
+    when training begins, so callbacks after it (Lookahead) start from them.
+    """
+
+    def __init__(self, backup_dir: str | Path, resume_epoch: int | None = None, keep: int = 2):
+        super().__init__()
+        if keep < 1:
+            raise ValueError(f"keep must be at least 1, got {keep}")
+        self.backup_dir = Path(backup_dir)
+        self.resume_epoch = resume_epoch
+        self.keep = keep
+
+    def on_train_begin(self, logs=None):
+        chosen = None if self.resume_epoch is None else backup.backup_of_epoch(self.backup_dir, self.resume_epoch)
+        if chosen is not None:
+            backup.restore_backup(self.model, chosen)
+        backup.remove_leftovers(self.backup_dir, chosen)
+
+    def on_epoch_end(self, epoch, logs=None):
+        backup.write_epoch_backup(self.model, self.backup_dir, epoch + 1, keep=self.keep)
 
 
 def onecycle_rate(step: int, total_steps: int, peak_learning_rate: float, warmup_fraction: float = 0.2) -> float:
@@ -219,7 +244,7 @@ class OneCycleByStep(keras.callbacks.Callback):
 
     Per step, not per epoch: short recipes (3-4 epochs) would otherwise start at
     the peak with no warm-up. The step comes from the optimizer's own counter,
-    which BackupAndRestore restores, so a resumed run continues the same curve.
+    which ``EpochBackup`` restores, so a resumed run continues the same curve.
     With a ``budget`` (``TrainingBudget``) the cycle follows its progress fraction,
     so a time budget ends training at the annealed rate.
     """
@@ -256,7 +281,7 @@ class Lookahead(keras.callbacks.Callback):
     must then come earlier in the callback list); the last step always updates.
     Every weight takes part, batch-norm statistics included. A resumed run starts
     its slow copy from the restored weights, so it must come after
-    ``BackupAndRestore`` in the callback list.
+    ``EpochBackup`` in the callback list.
     """
 
     def __init__(self, total_steps: int, every: int = 5, budget: TrainingBudget | None = None) -> None:

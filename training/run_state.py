@@ -12,17 +12,16 @@ Usage::
 
 from __future__ import annotations
 
-from runstore import BACKUP_DIR, resolve_artifacts_dir, run_dir
+from runstore import resolve_artifacts_dir, run_dir
 from runstore.status import STATUS_COMPLETE, STATUS_RESUMABLE, folder_status
+from training.backup import has_backup
 from training.config import RunConfig
-
-BACKUP_METADATA = "training_metadata.json"
 
 
 def planned_status(config: RunConfig) -> str:
     """``complete``, ``resumable`` (unfinished, with a backup to resume from) or the folder's status."""
     folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
     status = folder_status(folder)
-    if status != STATUS_COMPLETE and (folder / BACKUP_DIR / BACKUP_METADATA).is_file():
+    if status != STATUS_COMPLETE and has_backup(folder):
         return STATUS_RESUMABLE
     return status

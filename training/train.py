@@ -18,7 +18,6 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import sys
@@ -40,6 +39,7 @@ from runstore.writer import (
     write_model_summary,
 )
 from training import callbacks as lab_callbacks
+from training.backup import BackupCheck, latest_whole_backup
 from training.config import ConfigError, RunConfig
 from training.data import Cifar10, DataError, DataSplit, load_cifar10, split_data
 from training.evaluate import predict_test_set, test_metrics
@@ -52,7 +52,6 @@ from training.registry import ModelSpec, get_spec
 from training.resumption import Resumption, resume_from_earlier_attempt
 from training.weights import WeightsError, resolve_weights
 
-BACKUP_METADATA = "training_metadata.json"
 BEST_WEIGHTS = "best.weights.h5"
 
 
@@ -66,25 +65,23 @@ USER_FIXABLE_ERRORS = (TrainingError, DataError, WeightsError, ConfigError)
 # ----------------------------------------------------------------------------- run folder
 
 
-def prepare_run_folder(folder: Path) -> int | None:
-    """Check ``folder`` before training; return the epoch to resume from, or None for a fresh start.
+def prepare_run_folder(folder: Path) -> BackupCheck:
+    """Check ``folder`` before training; return the backup to resume from (``.epoch`` None: a fresh start) and why.
 
     A complete run is never overwritten and a live trainer's run is not started twice
-    (``runstore.writer.check_run_folder``); an interrupted run with a backup resumes;
-    anything else starts over.
+    (``runstore.writer.check_run_folder``); an interrupted run with a whole backup
+    resumes (``training.backup``); anything else starts over.
     """
     try:
         check_run_folder(folder)
     except RunFolderRefused as refused:
         raise TrainingError(str(refused)) from None
-    metadata = folder / BACKUP_DIR / BACKUP_METADATA
-    if metadata.is_file():
-        try:
-            return int(json.loads(metadata.read_text(encoding="utf-8"))["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # a torn backup cannot be trusted: start over
-    clear_for_fresh_start(folder)
-    return None
+    check = latest_whole_backup(folder)  # a torn backup is skipped, and the note says so
+    if check.note:
+        print(f"{folder.name}: {check.note}", flush=True)
+    if check.backup is None:
+        clear_for_fresh_start(folder)  # files of an earlier attempt must not be mistaken for this run's
+    return check
 
 
 # ----------------------------------------------------------------------------- the run
@@ -104,14 +101,15 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise TrainingError(describe_write_error(error, folder) or f"Cannot create the run folder {folder}: {error}") from None
-    resume_epoch = prepare_run_folder(folder)
+    backup_check = prepare_run_folder(folder)
+    resume_epoch = backup_check.epoch
     record = None
     try:
         record = RunRecord(folder, {
             "run_id": config.run_id, "model": config.model, "description": spec.description,
             "input_size": spec.input_size, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
             "config": config.to_dict(), "weights": "none", "suite": config.suite, "resumed_from_epoch": resume_epoch,
-            "group": config.group, "seed": config.seed,
+            "group": config.group, "seed": config.seed, "resume_note": backup_check.note,
         }, provenance=provenance())
         resumption = resume_from_earlier_attempt(record, folder, resume_epoch)
         record.update()
@@ -240,8 +238,9 @@ def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumptio
     4. ``ResumableEarlyStopping`` on ``val_loss``, counting patience across an interruption.
     5. ``BestWeightsCheckpoint``: the best epoch's weights, so the saved model is the best one
        even when that epoch ran before an interruption.
-    6. ``BackupAndRestore``: restores the weights and epoch of an interrupted attempt.
-    7. ``Lookahead`` (when asked for) after BackupAndRestore, so a resumed run averages from
+    6. ``EpochBackup`` (``training.backup``): backs up every epoch whole, and restores the
+       weights of the backup the folder check chose (its epoch goes to ``fit`` as ``initial_epoch``).
+    7. ``Lookahead`` (when asked for) after EpochBackup, so a resumed run averages from
        its restored weights rather than from fresh ones.
     8. ``TensorBoardScalars``.
     9. ``HistoryWriter`` after everything that adds to the logs: it rewrites history.csv.
@@ -276,7 +275,7 @@ def make_callbacks(config: RunConfig, folder: Path, record: RunRecord, resumptio
         schedule,
         early_stopping,
         lab_callbacks.BestWeightsCheckpoint(folder / BACKUP_DIR / BEST_WEIGHTS, previous_rows),
-        keras.callbacks.BackupAndRestore(backup_dir=str(folder / BACKUP_DIR), delete_checkpoint=False),
+        lab_callbacks.EpochBackup(folder / BACKUP_DIR, resume_epoch=resumption.epoch),
         *([lab_callbacks.Lookahead(total_steps=total_steps, budget=budget)] if config.lookahead else []),
         lab_callbacks.TensorBoardScalars(folder / TENSORBOARD_DIR),
         history,
@@ -292,7 +291,8 @@ def fit(trained, inputs: TrainingInputs, config: RunConfig, callbacks: FitCallba
     epochs = resumption.epoch if resumption.stopped_early else config.epochs
     trained.fit(
         inputs.train.repeat() if epoch.repeats else inputs.train, steps_per_epoch=epoch.steps if epoch.repeats else None,
-        validation_data=inputs.validation, epochs=epochs, callbacks=callbacks.ordered, verbose=verbose,
+        validation_data=inputs.validation, epochs=epochs, initial_epoch=resumption.epoch or 0,
+        callbacks=callbacks.ordered, verbose=verbose,
         shuffle=False,  # the pipeline shuffles (seeded)
     )
     train_seconds = round(callbacks.clock.seconds, 3)
