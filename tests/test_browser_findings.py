@@ -14,6 +14,7 @@ import pytest
 
 from dashboard.launch import serve_dashboard
 from runstore.suite_record import write_suite_record
+from tests.analysis_fixtures import read_suite_findings
 from tests.factories import make_run, synthetic_test_set, write_cifar_test_folder
 from tests.test_browser_dashboard import OUTPUT, PAGE_TIMEOUT_MS, assert_no_error_shown
 from tests.test_browser_dashboard import page  # noqa: F401  (the fixture: a 1400x1000 browser page)

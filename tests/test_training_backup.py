@@ -20,9 +20,9 @@ import keras
 import numpy as np
 import pytest
 
-import training.layers  # noqa: F401  (the lab's layers, to load model.keras)
+import labkeras.layers  # noqa: F401  (the lab's layers, to load model.keras)
 from runstore import read_history
-from runstore.history import write_history_rows
+from runstore.writer import write_history_rows
 from runstore.schema import validate_run_record
 from training import backup
 from training.train import run_training
