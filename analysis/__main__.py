@@ -26,6 +26,7 @@ from runstore import BrokenRun, list_runs, read_history, read_predictions, resol
 from runstore.cifar import DataError, load_test_set
 from runstore.images_seen import read_images_seen
 from runstore.suite_record import read_suite_records
+from runstore.status import STATUS_COMPLETE
 
 
 class ReportError(Exception):
@@ -45,14 +46,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _chosen_runs(infos, wanted: list[str] | None):
-    finished = [info for info in infos if info.status == "complete"]
+    finished = [info for info in infos if info.status == STATUS_COMPLETE]
     if wanted:
         by_id = {info.run_id: info for info in infos}
         unknown = [run_id for run_id in wanted if run_id not in by_id]
         if unknown:
             raise ReportError(f"No run named {', '.join(unknown)}; the runs here are: "
                               f"{', '.join(sorted(by_id)) or 'none'}.")
-        unfinished = [run_id for run_id in wanted if by_id[run_id].status != "complete"]
+        unfinished = [run_id for run_id in wanted if by_id[run_id].status != STATUS_COMPLETE]
         if unfinished:
             raise ReportError(f"Run(s) {', '.join(unfinished)} have not finished (or are broken), so they have no "
                               "test predictions; leave them out or wait for them.")

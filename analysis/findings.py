@@ -43,6 +43,7 @@ from analysis.replicates import GroupDifference, compare_groups
 from analysis.sides import GROUP_PREFIX
 from runstore.groups import group_of
 from runstore.reader import RunInfo
+from runstore.status import STATUS_COMPLETE, STATUS_RUNNING
 
 
 def _points(value: float) -> str:
@@ -231,9 +232,9 @@ def _imagenet_missing(members: Mapping[str, list], training_now: bool) -> bool:
 def _waiting_sentence(members: Mapping[str, list], training_now: bool, suite: str | None) -> str | None:
     """``Waiting for 2 of 6 runs (...)`` when a group has a run still training or no finished run, else None."""
     total = sum(len(infos) for infos in members.values())
-    unfinished = sum(info.status != "complete" for infos in members.values() for info in infos)
-    training = sum(info.status == "running" for infos in members.values() for info in infos)
-    blocked = [group for group, infos in members.items() if not any(info.status == "complete" for info in infos)]
+    unfinished = sum(info.status != STATUS_COMPLETE for infos in members.values() for info in infos)
+    training = sum(info.status == STATUS_RUNNING for infos in members.values() for info in infos)
+    blocked = [group for group, infos in members.items() if not any(info.status == STATUS_COMPLETE for info in infos)]
     if not training and not blocked:
         return None
     details = []
@@ -243,7 +244,7 @@ def _waiting_sentence(members: Mapping[str, list], training_now: bool, suite: st
             continue
         counts: dict[str, int] = {}
         for info in infos:
-            if info.status != "complete":
+            if info.status != STATUS_COMPLETE:
                 counts[info.status] = counts.get(info.status, 0) + 1
         if counts:
             details.append(f"{group}: " + ", ".join(f"{count} {status}" for status, count in counts.items()))
@@ -340,7 +341,7 @@ def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Pre
     groups = tuple(question["groups"])
     title, note = str(question.get("title") or "A question without a title"), question.get("note")
     members = _members(groups, runs)
-    training_now = any(info.status == "running" for info in runs)
+    training_now = any(info.status == STATUS_RUNNING for info in runs)
 
     def finding(status: str, sentence: str, compare: tuple[str, str] | None = None) -> Finding:
         return Finding(title, status, sentence, groups, compare, note)
@@ -350,8 +351,8 @@ def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Pre
     waiting = _waiting_sentence(members, training_now, suite)
     if waiting:
         return finding(STATUS_WAITING, waiting)
-    finished = {group: [info for info in members[group] if info.status == "complete"] for group in groups}
-    left_out = [f"{group}: {', '.join(info.run_id for info in members[group] if info.status != 'complete')}"
+    finished = {group: [info for info in members[group] if info.status == STATUS_COMPLETE] for group in groups}
+    left_out = [f"{group}: {', '.join(info.run_id for info in members[group] if info.status != STATUS_COMPLETE)}"
                 for group in groups if len(finished[group]) < len(members[group])]
     left_out_text = (f" Left out as unfinished: {'; '.join(left_out)}." if left_out else "")
     reasons = {group: chance_check([info.record for info in finished[group]]) for group in groups}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from runstore.reader import RunInfo
+from runstore.status import STATUS_BROKEN, STATUS_COMPLETE, STATUS_FAILED, STATUS_INTERRUPTED, STATUS_RUNNING
 
 # The answer first (which run, how good), then how it was trained, then its cost.
 LEADERBOARD_COLUMNS = [
@@ -19,9 +20,9 @@ LEADERBOARD_COLUMNS = [
 def status_text(info: RunInfo) -> str:
     """The status as a user reads it, with the latest finished epoch (1-based) of a live run."""
     status = info.status
-    if status == "running":
+    if status == STATUS_RUNNING:
         latest = (info.record or {}).get("latest_epoch")
-        return "running" if latest is None else f"running (epoch {latest + 1} done)"
+        return STATUS_RUNNING if latest is None else f"running (epoch {latest + 1} done)"
     return status
 
 
@@ -38,7 +39,7 @@ def problem_text(info: RunInfo) -> str:
     if info.problems:
         return "; ".join(info.problems)
     record = info.record or {}
-    if record.get("status") == "failed":
+    if record.get("status") == STATUS_FAILED:
         return record.get("error") or "failed without a reason"
     if info.interrupted:
         return "the trainer process is gone; run the same command again to resume"
@@ -82,7 +83,7 @@ def leaderboard_frame(runs: Sequence[RunInfo]) -> pd.DataFrame:
         return frame
     # Usable runs by accuracy (unfinished ones, NaN, after them), broken runs last:
     # a broken run's numbers cannot be trusted, so it must never look like the winner.
-    frame["_broken"] = frame["status"] == "broken"
+    frame["_broken"] = frame["status"] == STATUS_BROKEN
     frame = frame.sort_values(["_broken", "test accuracy", "started"], ascending=[True, False, False],
                               na_position="last", kind="stable")
     return frame.drop(columns="_broken").reset_index(drop=True)
@@ -100,7 +101,7 @@ def callback_events(record: dict) -> list[str]:
     stop = record.get("early_stop_epoch")
     if stop is not None:
         events.append(f"Early stopping ended training after epoch {stop + 1}.")
-    elif record.get("status") == "complete":
+    elif record.get("status") == STATUS_COMPLETE:
         config = record.get("config") or {}
         budget = config.get("time_budget_seconds")
         if budget and (record.get("train_seconds") or 0) >= budget:
@@ -133,7 +134,7 @@ def selectable_runs(runs: Sequence[RunInfo]) -> list[str]:
         if info.is_broken or info.record is None:
             continue
         record = info.record
-        if record["status"] == "complete" or (info.path / "history.csv").exists():
+        if record["status"] == STATUS_COMPLETE or (info.path / "history.csv").exists():
             chosen.append(info.run_id)
     return chosen
 
@@ -147,8 +148,8 @@ def leave_out_at_chance(infos: Sequence[RunInfo]) -> list[RunInfo]:
     """
     from analysis.answers import at_chance
 
-    learned = [info for info in infos if not (info.status == "complete" and at_chance(info.record))]
-    return learned if any(info.status == "complete" for info in learned) else list(infos)
+    learned = [info for info in infos if not (info.status == STATUS_COMPLETE and at_chance(info.record))]
+    return learned if any(info.status == STATUS_COMPLETE for info in learned) else list(infos)
 
 
 def default_compare_runs(runs: Sequence[RunInfo], selectable: Sequence[str], limit: int) -> list[str]:
@@ -159,13 +160,13 @@ def default_compare_runs(runs: Sequence[RunInfo], selectable: Sequence[str], lim
     """
     chosen = set(selectable)
     candidates = [info for info in runs
-                  if info.run_id in chosen and info.status in ("complete", "running", "interrupted")]
+                  if info.run_id in chosen and info.status in (STATUS_COMPLETE, STATUS_RUNNING, STATUS_INTERRUPTED)]
     return [info.run_id for info in leave_out_at_chance(candidates)][:limit]
 
 
 def default_focus_run(runs: Sequence[RunInfo]) -> str | None:
     """The complete run with the best test accuracy, else the newest selectable run."""
-    complete = [info for info in runs if info.status == "complete" and info.record.get("test_accuracy") is not None]
+    complete = [info for info in runs if info.status == STATUS_COMPLETE and info.record.get("test_accuracy") is not None]
     if complete:
         return max(complete, key=lambda info: info.record["test_accuracy"]).run_id
     selectable = selectable_runs(runs)

@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
+from runstore.status import STATUS_COMPLETE
 
 # The costs the view can plot accuracy against: column name -> axis label.
 COST_COLUMNS = {
@@ -69,7 +70,7 @@ def cost_frame(records: Iterable[Mapping]) -> pd.DataFrame:
     """
     rows = []
     for record in records:
-        if record.get("status") != "complete" or record.get("test_accuracy") is None:
+        if record.get("status") != STATUS_COMPLETE or record.get("test_accuracy") is None:
             continue
         latency = record.get("latency") or {}
         model_bytes = record.get("model_bytes")

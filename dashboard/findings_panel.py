@@ -19,6 +19,7 @@ from dashboard import state
 from runstore.images_seen import read_images_seen
 from runstore.predictions import read_predictions
 from runstore.suite_record import SUITES_DIR, read_suite_records
+from runstore.status import STATUS_RUNNING
 
 COMPARE_PAGE = "views/compare.py"
 # How each status is shown: a badge colour and a word a reader scans for.
@@ -79,6 +80,6 @@ def show_findings(link_to_compare: bool = True) -> None:
 
 def live_findings(link_to_compare: bool = True) -> None:
     """``show_findings`` in a fragment that refreshes every few seconds while a run is training."""
-    training = any(info.status == "running" for info in state.snapshot().runs)
+    training = any(info.status == STATUS_RUNNING for info in state.snapshot().runs)
     refresh = state.LIVE_REFRESH_SECONDS if training else None
     st.fragment(run_every=refresh)(show_findings)(link_to_compare)

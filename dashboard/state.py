@@ -30,6 +30,7 @@ from runstore.cifar import CLASS_NAMES, DataError, load_test_set
 from runstore.layout import ARTIFACTS_ENV, HISTORY_FILE, runs_root
 from runstore.signature import mtime_ns
 from runstore.preprocessing import run_preprocessing
+from runstore.status import STATUS_COMPLETE
 
 # Session keys; the two run keys are also URL query parameters, so a link reproduces the view.
 COMPARE_KEY = "runs"
@@ -309,7 +310,7 @@ class Context:
     @property
     def complete(self) -> list[str]:
         """Selectable runs that finished (they have a model and predictions)."""
-        return [run_id for run_id in self.selectable if self.by_id[run_id].status == "complete"]
+        return [run_id for run_id in self.selectable if self.by_id[run_id].status == STATUS_COMPLETE]
 
 
 def run_label(info: RunInfo) -> str:
@@ -381,7 +382,7 @@ def require_focus_complete(ctx: Context) -> RunInfo:
                 "This page fills in when the first run completes; the Curves page shows live runs now.")
         st.stop()
     info = ctx.info(ctx.focus) if ctx.focus else None
-    if info is None or info.status != "complete":
+    if info is None or info.status != STATUS_COMPLETE:
         st.info(f"The focus run `{ctx.focus}` has not finished. Pick a finished run as **Focus run** in the sidebar.")
         st.stop()
     return info

@@ -14,6 +14,7 @@ from analysis.group_curves import averaging_note, group_curve, group_curves_figu
 from analysis.model_card import NO_CURVES, has_curves
 from dashboard import state
 from runstore.groups import group_runs
+from runstore.status import STATUS_RUNNING
 
 # More bands than this are unreadable on one chart, and each costs its members' histories.
 MAX_GROUPS_DRAWN = 12
@@ -67,7 +68,7 @@ else:
     st.caption("Solid = training, dashed = validation. On the validation curve: ★ best epoch (the saved model), "
                "▼ learning-rate drop, ✕ early stopping fired. Click legend entries to hide runs.")
 
-live_runs = any(ctx.info(run_id).status == "running" for run_id in ctx.compared)
+live_runs = any(ctx.info(run_id).status == STATUS_RUNNING for run_id in ctx.compared)
 
 
 def group_charts(histories: dict, records: dict) -> None:
@@ -145,7 +146,7 @@ def charts() -> None:
                        for column in ("val accuracy", "train accuracy", "test accuracy")}
         | {column: st.column_config.NumberColumn(format="%.3f") for column in ("val loss", "train loss")},
     )
-    if any(live.info(run_id).status == "running" for run_id in histories):
+    if any(live.info(run_id).status == STATUS_RUNNING for run_id in histories):
         st.caption(f"Live: refreshing every {state.LIVE_REFRESH_SECONDS} s while a run is training.")
 
 

@@ -13,6 +13,7 @@ from analysis.model_card import (
 from dashboard import state
 from dashboard.findings_panel import live_findings
 from runstore import SUMMARY_FILE
+from runstore.status import STATUS_BROKEN, STATUS_COMPLETE, STATUS_FAILED, STATUS_INTERRUPTED, STATUS_RUNNING
 
 st.title("Overview")
 # Findings first: each recorded suite question answered in one sentence (nothing when no suite was run).
@@ -88,12 +89,12 @@ def leaderboard_filters(runs):
     return filter_runs(runs, text=text, **chosen)
 
 
-@st.fragment(run_every=state.LIVE_REFRESH_SECONDS if any(info.status == "running" for info in ctx.runs) else None)
+@st.fragment(run_every=state.LIVE_REFRESH_SECONDS if any(info.status == STATUS_RUNNING for info in ctx.runs) else None)
 def leaderboard() -> None:
     """The table, one row per replicate group, refreshed every few seconds while a run is training."""
     live = state.context()
     runs = run_frame(live.runs)
-    finished = runs[runs["status"] == "complete"].dropna(subset=["test accuracy"])
+    finished = runs[runs["status"] == STATUS_COMPLETE].dropna(subset=["test accuracy"])
     columns = st.columns([1, 1, 1.2, 2.4, 1])
     columns[0].metric("Runs", len(runs))
     columns[1].metric("Groups", runs["group"].nunique(), help="Replicate groups: runs of one setting that differ "
@@ -102,7 +103,7 @@ def leaderboard() -> None:
         best = finished.iloc[0]
         columns[2].metric("Best test accuracy", f"{best['test accuracy']:.1%}", help=f"run {best['run']}")
         columns[3].metric("Best run", best["run"])
-    running = sum(info.status == "running" for info in live.runs)
+    running = sum(info.status == STATUS_RUNNING for info in live.runs)
     columns[4].metric("Training now", running)
     shown = leaderboard_filters(runs)
     options = st.columns(2)
@@ -144,9 +145,9 @@ def leaderboard() -> None:
                 st.dataframe(board.members[name], placeholder="—", hide_index=True, width="stretch",
                              key=f"leaderboard_members_{name}", column_config=run_columns())
     for info in live.runs:
-        if info.status in ("broken", "failed", "interrupted"):
+        if info.status in (STATUS_BROKEN, STATUS_FAILED, STATUS_INTERRUPTED):
             message = f"**{info.run_id}** is {info.status}: {problem_text(info)}"
-            (st.warning if info.status == "interrupted" else st.error)(message)
+            (st.warning if info.status == STATUS_INTERRUPTED else st.error)(message)
 
 
 leaderboard()
