@@ -1,6 +1,6 @@
 """Training callbacks: per-epoch extras, an atomic history file, run events, a heartbeat, resumable state and backups.
 
-Order matters and ``standard_callbacks`` gets it right: ``EpochExtras`` adds
+Order matters, and ``training.train.make_callbacks`` says why: ``EpochExtras`` adds
 ``learning_rate`` and ``elapsed_seconds`` to the epoch's logs before anything
 reads them; ``HistoryWriter`` rewrites ``history.csv`` atomically; ``Heartbeat``
 then updates ``run.json`` from that history.
@@ -18,7 +18,7 @@ import numpy as np
 
 from runstore.writer import write_history_rows
 from runstore.rules import BEST_EPOCH_MONITOR, best_epoch, learning_rate_drops
-from training import backup
+import training.backup as backup
 
 # The checkpoint, early stopping and the plateau schedule watch the metric that defines the best epoch.
 HISTORY_MONITOR = BEST_EPOCH_MONITOR
