@@ -3,7 +3,7 @@
 A run records its mode as ``preprocessing`` in ``run.json``; a reader calls
 ``apply_preprocessing(images, mode)`` on RGB pixels in 0-255 before predicting.
 Every model this lab trains scales pixels itself (a layer right after the
-input), so lab runs record ``raw``; the other modes are those of
+input: the registry's ``built_in_scaling``), so lab runs record ``raw``; the other modes are those of
 ``keras.applications.imagenet_utils.preprocess_input``, for models that
 expect their inputs already scaled.
 

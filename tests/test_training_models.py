@@ -62,7 +62,7 @@ def test_importing_the_registry_imports_no_tensorflow():
 
 
 def _spec(**changes):
-    values = {"name": "tiny_test_model", "description": "d", "input_size": 32, "preprocessing": "unit",
+    values = {"name": "tiny_test_model", "description": "d", "input_size": 32, "built_in_scaling": "unit",
               "builder": "tests.test_training_models:_tiny_builder"}
     return ModelSpec(**{**values, **changes})
 
@@ -71,7 +71,7 @@ def _spec(**changes):
     ("changes", "message"),
     [
         ({"name": "simple_cnn"}, "already registered"),
-        ({"preprocessing": "imagenet"}, "Unknown preprocessing 'imagenet'"),
+        ({"built_in_scaling": "imagenet"}, "Unknown built_in_scaling 'imagenet'"),
         ({"builder": "tests.test_training_models._tiny_builder"}, "must be written 'package.module:function'"),
         ({"initialiser": "fit_stem"}, "initialiser must be written"),
         ({"options": {"blocks": (1, 2)}}, "give option 'blocks' a default"),

@@ -1,8 +1,9 @@
 """Offline training jobs for the CIFAR-10 model lab. Run ``python -m training --help``.
 
-Importing this package is cheap (no TensorFlow): ``training.data`` and
-``training.registry`` are used by the dashboard too. ``from training import
-LabCallback`` loads Keras only when the name is first used.
+Importing this package is cheap (no TensorFlow), so the CLI's listings and
+suite plans start at once; ``from training import LabCallback`` loads Keras only
+when the name is first used. The reading side (``analysis``, ``serving``,
+``dashboard``) never imports ``training``: it reads the run contract, ``runstore``.
 """
 
 __all__ = ["LabCallback"]

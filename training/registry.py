@@ -1,21 +1,25 @@
 """The model registry: one entry per model, and the entry is the whole model.
 
 An entry names what the dashboard shows (a one-line description), what the data
-pipeline must do (input size, preprocessing), how to build the model (a lazy
+pipeline must do (input size), how the model scales pixels inside itself
+(``built_in_scaling``), how to build the model (a lazy
 ``"module:function"`` builder), the recipe a run of it inherits (RunConfig
 values the user may override) and, when the model needs one, a data-dependent
 initialiser. Builders and initialisers are named as strings and imported only
-when a model is built, so this module imports no TensorFlow and the dashboard
-and the CLI's listings read it cheaply.
+when a model is built, so this module imports no TensorFlow and the CLI's
+listings, suite plans and config checks read it cheaply.
 
 Adding a model is one ``register(ModelSpec(...))`` below plus one builder::
 
     def build_my_cnn(keras_weights: str | None = None, *, width: int) -> BuiltModel:
         ...  # raw 0-255 RGB pixels in, 10 class probabilities out
 
-Preprocessing happens *inside* every saved model (a scaling layer right after
-the input), so a saved ``model.keras`` always takes raw 0-255 RGB pixels at
-its ``input_size``. The data pipeline only resizes; the dashboard only resizes.
+Scaling happens *inside* every saved model (a layer right after the input), so
+a saved ``model.keras`` always takes raw 0-255 RGB pixels at its ``input_size``:
+its run records ``preprocessing: raw``, which is the other concept of the two,
+what a *reader* must do to pixels before predicting (``runstore.preprocessing``:
+raw, unit, tf, caffe, torch; imported models need one of the others). The data
+pipeline only resizes; the dashboard only resizes.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-# How pixels are scaled inside the model, by name.
-PREPROCESSING = {
+# How a lab model scales raw pixels inside itself, by name (readers then pass it raw pixels).
+BUILT_IN_SCALINGS = {
     "unit": "pixels / 255, to 0-1",
     "vgg16": "VGG16 preprocess_input: RGB to BGR, ImageNet channel means subtracted",
     "resnet_v2": "ResNetV2 preprocess_input: pixels / 127.5 - 1, to -1..1",
@@ -58,7 +62,7 @@ class ModelSpec:
     name: str
     description: str
     input_size: int
-    preprocessing: str  # a key of PREPROCESSING
+    built_in_scaling: str  # a key of BUILT_IN_SCALINGS: what the model does to raw pixels inside itself
     # "module:function", called as builder(keras_weights=None, **options) -> BuiltModel.
     builder: str
     transfer: bool = False  # an ImageNet backbone: takes --weights imagenet, none or a file
@@ -109,11 +113,11 @@ REGISTRY: dict[str, ModelSpec] = {}
 
 
 def register(spec: ModelSpec) -> ModelSpec:
-    """Add ``spec`` to the registry, refusing a duplicate name, unknown preprocessing or a malformed reference."""
+    """Add ``spec`` to the registry, refusing a duplicate name, an unknown built-in scaling or a malformed reference."""
     if spec.name in REGISTRY:
         raise ValueError(f"A model named {spec.name!r} is already registered.")
-    if spec.preprocessing not in PREPROCESSING:
-        raise ValueError(f"Unknown preprocessing {spec.preprocessing!r}; valid: {', '.join(PREPROCESSING)}")
+    if spec.built_in_scaling not in BUILT_IN_SCALINGS:
+        raise ValueError(f"Unknown built_in_scaling {spec.built_in_scaling!r}; valid: {', '.join(BUILT_IN_SCALINGS)}")
     _check_reference(spec.name, "builder", spec.builder)
     if spec.initialiser is not None:
         _check_reference(spec.name, "initialiser", spec.initialiser)
@@ -163,7 +167,7 @@ register(ModelSpec(
     name="simple_cnn",
     description="The study's main model: a plain CNN grown step by step to 3 conv blocks (32-64-128 filters).",
     input_size=32,
-    preprocessing="unit",
+    built_in_scaling="unit",
     builder="training.models:build_simple_cnn",
     recipe={"blocks": 3},
     options={"blocks": (1, 2, 3)},  # conv blocks of 32, 64, 128 filters: the study grows the model one at a time
@@ -172,7 +176,7 @@ register(ModelSpec(
     name="vgg16_scratch",
     description="VGG16 architecture on 32x32 inputs, trained from scratch with Adam at lr 0.001.",
     input_size=32,
-    preprocessing="unit",
+    built_in_scaling="unit",
     builder="training.models:build_vgg16_scratch",
     recipe={"epochs": 100},
 ))
@@ -180,7 +184,7 @@ register(ModelSpec(
     name="vgg16_bn",
     description="VGG16 layout with batch normalization after every convolution, trained from scratch.",
     input_size=32,
-    preprocessing="unit",
+    built_in_scaling="unit",
     builder="training.models:build_vgg16_bn",
     recipe={"epochs": 100},
 ))
@@ -188,7 +192,7 @@ register(ModelSpec(
     name="vgg16_transfer",
     description="VGG16 with ImageNet weights, first 15 layers frozen, extra dense layers on top.",
     input_size=32,
-    preprocessing="vgg16",
+    built_in_scaling="vgg16",
     builder="training.models:build_vgg16_transfer",
     transfer=True,
 ))
@@ -196,14 +200,14 @@ register(ModelSpec(
     name="vgg16_simple",
     description="A small VGG-style net: two conv+ReLU blocks with max-pooling, then a softmax output.",
     input_size=32,
-    preprocessing="unit",
+    built_in_scaling="unit",
     builder="training.models:build_vgg16_simple",
 ))
 register(ModelSpec(
     name="resnet50v2_transfer",
     description="ResNet50V2 with ImageNet weights at 224x224, GaussianNoise, GAP, Dense(128)+L2, Dropout head.",
     input_size=224,
-    preprocessing="resnet_v2",
+    built_in_scaling="resnet_v2",
     builder="training.models:build_resnet50v2_transfer",
     transfer=True,
     recipe={"epochs": 20, "batch_size": 32},
@@ -213,7 +217,7 @@ register(ModelSpec(
     name="fast_cnn",
     description="Beyond the study: a small batch-normed airbench-style CNN, the fastest path to accuracy on a CPU (85% test in 15 minutes on a 2-core CPU).",
     input_size=32,
-    preprocessing="unit",
+    built_in_scaling="unit",
     builder="training.fast_cnn:build_fast_cnn_parts",
     initialiser="training.fast_cnn:fit_whitening_stem",
     recipe={
