@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analysis.findings import suite_findings
+from analysis.findings import runs_asked_about, suite_findings
 from analysis.loading import DifferentTestImages, align_on_common_test_images, images_match_predictions
 from analysis.report import DEFAULT_TITLE, ReportRun, build_report_html
 from runstore import BrokenRun, list_runs, read_history, read_predictions, resolve_artifacts_dir
@@ -71,7 +71,7 @@ def write_report(artifacts_dir: str | Path | None, out: str | Path, runs: list[s
         raise ReportError(f"No finished run in {folder / 'runs'}, so there is nothing to report. Train one first "
                           "(for example `python -m training suite demo`) or pass --artifacts-dir.")
     records, problems = read_suite_records(folder)
-    suites = suite_findings(records, infos, lambda info: read_predictions(info.path), read_images_seen(infos))
+    suites = suite_findings(records, infos, lambda info: read_predictions(info.path), read_images_seen(runs_asked_about(records, infos)))
     loaded = {}
     for info in chosen:
         try:

@@ -15,7 +15,8 @@ Usage::
     # No file is read here: the caller reads the suite records, images seen and predictions.
     runs = list_runs(artifacts_dir)
     records, problems = read_suite_records(artifacts_dir)
-    suites = suite_findings(records, runs, lambda info: read_predictions(info.path), read_images_seen(runs))
+    asked = runs_asked_about(records, runs)     # only these runs' histories are worth reading
+    suites = suite_findings(records, runs, lambda info: read_predictions(info.path), read_images_seen(asked))
     for finding in suites[0].findings:
         print(finding.title, finding.status, finding.sentence, finding.compare_query())
 
@@ -384,6 +385,16 @@ def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Pre
     status = STATUS_ANSWERED if any(result.detectable for result in results.values()) else STATUS_NO_DIFFERENCE
     compare = (side_key(order[1], finished[order[1]]), side_key(best, finished[best]))
     return finding(status, differed + verdict + chance_text + left_out_text, compare)
+
+
+def runs_asked_about(records: Sequence[Mapping], runs: Sequence[RunInfo]) -> list[RunInfo]:
+    """The runs in a group some suite question names: the only ones whose images seen a finding states.
+
+    A caller reads images seen (one history file a run) for these alone, so a folder
+    of hundreds of runs and no suite record opens no history to draw the Overview.
+    """
+    named = {group for record in records for question in record["questions"] for group in question["groups"]}
+    return [info for info in runs if info.record is not None and group_of(info.record) in named]
 
 
 def suite_findings(records: Sequence[Mapping], runs: Sequence[RunInfo], predictions: Predictions,

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from analysis.findings import (STATUS_ANSWERED, STATUS_AT_CHANCE, STATUS_NO_DIFFERENCE, STATUS_SKIPPED,
-                               STATUS_WAITING, SuiteFindings, suite_findings)
+                               STATUS_WAITING, SuiteFindings, runs_asked_about, suite_findings)
 from analysis.sides import GROUP_PREFIX
 from dashboard import state
 from runstore.images_seen import read_images_seen
@@ -45,7 +45,7 @@ def _suites_key(folder: Path) -> tuple:
 def _cached_findings(folder: str, runs_key: tuple, suites_key: tuple, _runs) -> tuple[list[SuiteFindings], list[str]]:
     # _runs is not hashed: runs_key (file signature and every run's status) stands for it.
     records, problems = read_suite_records(folder)
-    return suite_findings(records, _runs, lambda info: read_predictions(info.path), read_images_seen(_runs)), problems
+    return suite_findings(records, _runs, lambda info: read_predictions(info.path), read_images_seen(runs_asked_about(records, _runs))), problems
 
 
 def current_findings() -> tuple[list[SuiteFindings], list[str]]:

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.report import ReportRun, build_report_html, leaderboard_csv, per_class_csv, png_data_uri
-from runstore import list_runs, read_history, read_predictions
-from tests.analysis_fixtures import IMAGE_COUNT, write_run_folder
+from tests.analysis_fixtures import IMAGE_COUNT, read_report_runs, write_run_folder
 
 
 class ResourceCollector(HTMLParser):
@@ -37,11 +36,7 @@ class ResourceCollector(HTMLParser):
 def report_runs(tmp_path) -> list[ReportRun]:
     write_run_folder(tmp_path, "small-cnn", accuracy=0.55, seed=1)
     write_run_folder(tmp_path, "big-cnn", accuracy=0.85, seed=2)
-    runs = []
-    for info in list_runs(tmp_path):
-        y_true, probs = read_predictions(info.path)
-        runs.append(ReportRun(info=info, history=read_history(info.path), y_true=y_true, probs=probs))
-    return runs
+    return read_report_runs(tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,8 @@ from analysis.findings import difference_sentence, shared_budget_text, spread_se
 from analysis.replicates import compare_groups
 from analysis.report import (ReportRun, build_report_html, default_group_comparisons, group_findings, group_pairs,
                              groups_frame, interval_wording)
-from runstore import list_runs, read_history, read_predictions
 from runstore.images_seen import read_images_seen
-from tests.analysis_fixtures import write_run_folder
+from tests.analysis_fixtures import read_report_runs, write_run_folder
 
 GROUPS = {"wide": (0.80, [11, 12, 13]), "narrow": (0.55, [21, 22, 23])}
 
@@ -28,11 +27,7 @@ def runs(tmp_path_factory):
             write_run_folder(artifacts, f"{group}-s{seed}", accuracy=accuracy, seed=seed, group=group,
                              learning_rate=0.01 if group == "wide" else 0.001)
     write_run_folder(artifacts, "solo", accuracy=0.6, seed=5)
-    loaded = []
-    for info in list_runs(artifacts):
-        y_true, probs = read_predictions(info.path)
-        loaded.append(ReportRun(info=info, history=read_history(info.path), y_true=y_true, probs=probs))
-    return loaded
+    return read_report_runs(artifacts)
 
 
 def _accuracy(run: ReportRun) -> float:

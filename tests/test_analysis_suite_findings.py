@@ -20,6 +20,7 @@ from analysis.findings import (
     STATUS_SKIPPED,
     STATUS_WAITING,
     answer_question,
+    runs_asked_about,
     difference_sentence,
     shared_budget_text,
 )
@@ -255,3 +256,13 @@ def test_a_factor_of_settings_that_vary_together_is_not_called_uncontrolled():
     assert _what_else_differed(question, [([info("adam", 0.001)], [info("sgd", 0.01)], "adam", "sgd")]) == ""
     warning = _what_else_differed(question, [([info("adam", 0.001)], [info("sgd", 0.01, limit=5000)], "adam", "sgd")])
     assert warning.startswith("Not a controlled comparison") and "training images" in warning
+
+
+def test_only_the_runs_of_groups_a_question_names_are_asked_about(tmp_path):
+    make_group(tmp_path, "b1", 0.3, seeds=(1, 2))
+    make_group(tmp_path, "b2", 0.7, seeds=(3,))
+    make_group(tmp_path, "other", 0.5, seeds=(4, 5))
+    runs = list_runs(tmp_path)
+    records = [{"name": "demo", "questions": [question("b1", "b2"), question("b2", "b9")]}]
+    assert sorted(info.run_id for info in runs_asked_about(records, runs)) == ["b1-s1", "b1-s2", "b2-s3"]
+    assert runs_asked_about([], runs) == []  # no suite recorded: no history worth opening
