@@ -18,6 +18,16 @@ APP_TIMEOUT = 120
 TEXT_KINDS = ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader")
 
 
+def point_dashboard_at(monkeypatch, artifacts: Path, cifar10_dir: Path | None = None) -> Path:
+    """Make the app read ``artifacts`` (and the CIFAR-10 test folder ``cifar10_dir``, or none); returns ``artifacts``."""
+    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
+    if cifar10_dir is None:
+        monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    else:
+        monkeypatch.setenv("CIFAR10_DIR", str(cifar10_dir))
+    return artifacts
+
+
 def run_page(page: str | None = None, **session) -> AppTest:
     """Run the app (on ``dashboard/views/<page>.py``), with ``session`` values preset as if the user chose them.
 

@@ -72,6 +72,15 @@ def browser(chromium_path):
         launched.close()
 
 
+@pytest.fixture
+def page(browser):
+    """A fresh 1400x1000 tab (its own context: no cookies or session carried between tests) that accepts downloads."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def fixture_folders(tmp_path_factory):
     """One run of every kind and the matching synthetic CIFAR test folder, fresh for each test module.
@@ -89,7 +98,6 @@ def fixture_folders(tmp_path_factory):
 @pytest.fixture
 def app_env(fixture_folders, monkeypatch):
     """Point the dashboard (ARTIFACTS_DIR, CIFAR10_DIR) at ``fixture_folders``; returns the artifacts folder."""
-    artifacts, cifar = fixture_folders
-    monkeypatch.setenv("ARTIFACTS_DIR", str(artifacts))
-    monkeypatch.setenv("CIFAR10_DIR", str(cifar))
-    return artifacts
+    from tests.app_pages import point_dashboard_at
+
+    return point_dashboard_at(monkeypatch, *fixture_folders)

@@ -19,16 +19,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
-from dashboard.launch import serve_dashboard
+from tests.browser_pages import CHART, OUTPUT, PAGE_TIMEOUT_MS, SCREENSHOTS, assert_no_error_shown, served_runs
+from tests.factories import make_demo_artifacts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = REPO_ROOT / "test-output"
-SCREENSHOTS = OUTPUT / "screenshots"
-PAGE_TIMEOUT_MS = 90_000
-CHART = ".js-plotly-plot"
 IMAGE = "[data-testid=stImage] img"
 SIDEBAR_PICKER = "[data-testid=stSidebar] [data-testid=stMultiSelect]"
 # What proves each page rendered (beyond its title).
@@ -50,27 +45,18 @@ PAGE_PATHS = {"overview": ""}
 @pytest.fixture(scope="session")
 def dashboard_url(tmp_path_factory, chromium_path):
     """A real server on a free port, reading fixture runs (on the real test set when CIFAR10_DIR is set)."""
-    root = tmp_path_factory.mktemp("browser")
     real_data = os.environ.get("CIFAR10_DIR")
+    test_set, data_dir = None, None
     if real_data and (Path(real_data) / "test_batch").exists():
         from training.data import load_test_set
 
-        images, labels = load_test_set(real_data)
-        data_dir = Path(real_data)
-    else:
-        images, labels = synthetic_test_set()
-        data_dir = write_cifar_test_folder(root / "cifar", images, labels)
-    artifacts = make_demo_artifacts(root / "artifacts", test_images=images, test_labels=labels)
-    with serve_dashboard(artifacts, root / "streamlit.log", cifar10_dir=data_dir) as server:
-        yield server.base_url
+        test_set, data_dir = load_test_set(real_data), Path(real_data)
 
+    def add_runs(artifacts, images, labels):
+        make_demo_artifacts(artifacts, test_images=images, test_labels=labels)
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    yield tab
-    context.close()
+    with served_runs(tmp_path_factory.mktemp("browser"), add_runs, test_set, data_dir) as base_url:
+        yield base_url
 
 
 def open_page(tab, base_url: str, name: str, query: str = "") -> float:
@@ -83,10 +69,6 @@ def open_page(tab, base_url: str, name: str, query: str = "") -> float:
     # sidebar is redrawn in that rerun, so wait for it as well as the main area.
     tab.wait_for_selector(SIDEBAR_PICKER, timeout=PAGE_TIMEOUT_MS)
     return time.monotonic() - started
-
-
-def assert_no_error_shown(tab) -> None:
-    assert tab.locator("[data-testid=stException]").count() == 0
 
 
 def test_every_page_renders_and_is_screenshotted(dashboard_url, page):

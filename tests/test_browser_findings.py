@@ -12,25 +12,18 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.launch import serve_dashboard
 from runstore.suite_record import write_suite_record
 from tests.analysis_fixtures import read_suite_findings
-from tests.factories import make_run, synthetic_test_set, write_cifar_test_folder
-from tests.test_browser_dashboard import OUTPUT, PAGE_TIMEOUT_MS, assert_no_error_shown
-from tests.test_browser_dashboard import page  # noqa: F401  (the fixture: a 1400x1000 browser page)
+from tests.browser_pages import PAGE_TIMEOUT_MS, SCREENSHOTS, assert_no_error_shown, main_text, served_runs
+from tests.factories import make_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = OUTPUT / "screenshots"
 SLOW, FAST = "adam-lr0.001", "adam-lr0.01"
 
 
-@pytest.fixture(scope="module")
-def findings_url(tmp_path_factory, chromium_path):
-    root = tmp_path_factory.mktemp("browser-findings")
-    images, labels = synthetic_test_set()
-    data_dir = write_cifar_test_folder(root / "cifar", images, labels)
-    artifacts = root / "artifacts"
+def add_two_learning_rates(artifacts, images, labels):
+    """Two groups of three seeds, one question about them, and the suite record that asks it."""
     for seed in (1, 2, 3):
         make_run(artifacts, f"slow-s{seed}", seed=seed, group=SLOW, epochs=5, train_images=2000,
                  test_images=images, test_labels=labels)
@@ -38,12 +31,13 @@ def findings_url(tmp_path_factory, chromium_path):
                  train_images=2000, test_images=images, test_labels=labels)
     write_suite_record(artifacts, "lr", "Two learning rates, three seeds each.", [
         {"title": "Does a higher learning rate help?", "factor": "learning_rate", "groups": [SLOW, FAST]}])
-    with serve_dashboard(artifacts, root / "streamlit.log", cifar10_dir=data_dir) as server:
-        yield server.base_url, artifacts
 
 
-def _main_text(page) -> str:
-    return page.locator("[data-testid=stMain]").inner_text()
+@pytest.fixture(scope="module")
+def findings_url(tmp_path_factory, chromium_path):
+    root = tmp_path_factory.mktemp("browser-findings")
+    with served_runs(root, add_two_learning_rates) as base_url:
+        yield base_url, root / "artifacts"
 
 
 def test_a_finding_links_to_its_compare_view_with_both_groups_and_the_interval(findings_url, page):
@@ -55,7 +49,7 @@ def test_a_finding_links_to_its_compare_view_with_both_groups_and_the_interval(f
     page.goto(f"{findings_url}/")
     page.get_by_text("Findings of the lr suite").wait_for(timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector("[data-testid=stDataFrame]", timeout=PAGE_TIMEOUT_MS)
-    text = _main_text(page)
+    text = main_text(page)
     assert "Does a higher learning rate help?" in text and finding.sentence in text
     assert text.index("Findings of the lr suite") < text.index("Best test accuracy")
     assert_no_error_shown(page)
@@ -68,7 +62,7 @@ def test_a_finding_links_to_its_compare_view_with_both_groups_and_the_interval(f
     page.get_by_text("B − A (means)").wait_for(timeout=PAGE_TIMEOUT_MS)
     page.get_by_text("Per-seed test accuracy", exact=False).wait_for(timeout=PAGE_TIMEOUT_MS)
     assert "/compare" in page.url and "compare_a=group" in page.url and "compare_b=group" in page.url
-    text = _main_text(page)
+    text = main_text(page)
     # The runner-up is A (baseline), the best is B, and the verdict is the finding's own sentence.
     assert f"A · {runner_up} (n=3)" in text and f"B · {best} (n=3)" in text
     assert "95% interval" in text and finding.sentence.split(" on ")[0] in text

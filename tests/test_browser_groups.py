@@ -14,23 +14,16 @@ from urllib.parse import quote
 
 import pytest
 
-from dashboard.launch import serve_dashboard
 from runstore import atomic_write_json, read_run_record
-from tests.factories import make_run, synthetic_test_set, write_cifar_test_folder
-from tests.test_browser_dashboard import CHART, OUTPUT, PAGE_TIMEOUT_MS, assert_no_error_shown
-from tests.test_browser_dashboard import page  # noqa: F401  (the fixture: a 1400x1000 browser page)
+from tests.browser_pages import CHART, PAGE_TIMEOUT_MS, SCREENSHOTS, assert_no_error_shown, main_text, served_runs
+from tests.factories import make_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = OUTPUT / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def groups_url(tmp_path_factory, chromium_path):
-    root = tmp_path_factory.mktemp("browser-groups")
-    images, labels = synthetic_test_set()
-    data_dir = write_cifar_test_folder(root / "cifar", images, labels)
-    artifacts = root / "artifacts"
+def add_two_groups(artifacts, images, labels):
+    """Two groups of three seeds that differ only in learning rate; one member stopped early."""
     for seed in (1, 2, 3):
         make_run(artifacts, f"slow-s{seed}", seed=seed, group="adam-lr0.001", epochs=5 - (seed == 3) * 2,
                  train_images=2000, test_images=images, test_labels=labels)
@@ -41,12 +34,12 @@ def groups_url(tmp_path_factory, chromium_path):
     for seed in (4, 5, 6):
         make_run(artifacts, f"fast-s{seed}", seed=seed, group="adam-lr0.01", learning_rate=1e-2, epochs=5,
                  train_images=2000, test_images=images, test_labels=labels)
-    with serve_dashboard(artifacts, root / "streamlit.log", cifar10_dir=data_dir) as server:
-        yield server.base_url
 
 
-def _main_text(page) -> str:
-    return page.locator("[data-testid=stMain]").inner_text()
+@pytest.fixture(scope="module")
+def groups_url(tmp_path_factory, chromium_path):
+    with served_runs(tmp_path_factory.mktemp("browser-groups"), add_two_groups) as base_url:
+        yield base_url
 
 
 def test_group_comparison_in_the_browser(groups_url, page):
@@ -61,7 +54,7 @@ def test_group_comparison_in_the_browser(groups_url, page):
     page.goto(f"{groups_url}/curves")
     page.wait_for_selector(CHART, timeout=PAGE_TIMEOUT_MS)
     page.get_by_text("group mean and min–max band").first.wait_for(timeout=PAGE_TIMEOUT_MS)
-    assert "average 2 of 3 runs" in _main_text(page)
+    assert "average 2 of 3 runs" in main_text(page)
     assert_no_error_shown(page)
     page.wait_for_timeout(800)
     page.screenshot(path=str(SCREENSHOTS / "groups_curves.png"), full_page=True)
@@ -69,7 +62,7 @@ def test_group_comparison_in_the_browser(groups_url, page):
     page.goto(f"{groups_url}/compare?compare_a={quote('group:adam-lr0.001')}&compare_b={quote('group:adam-lr0.01')}")
     page.get_by_text("B − A (means)").wait_for(timeout=PAGE_TIMEOUT_MS)
     page.get_by_text("Per-seed test accuracy", exact=False).wait_for(timeout=PAGE_TIMEOUT_MS)
-    text = _main_text(page)
+    text = main_text(page)
     assert "A · adam-lr0.001 (n=3)" in text and "B · adam-lr0.01 (n=3)" in text
     assert "3 seeds each" in text and "95% interval" in text
     assert "differ only in learning rate" in text

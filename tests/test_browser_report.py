@@ -12,44 +12,25 @@ Run alone: ``.venv/bin/pytest -m browser tests/test_browser_report.py``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.factories import make_demo_artifacts, synthetic_test_set, write_cifar_test_folder
-from dashboard.launch import serve_dashboard
+from tests.browser_pages import OUTPUT, PAGE_TIMEOUT_MS, SCREENSHOTS, assert_no_error_shown, served_runs
+from tests.factories import make_demo_artifacts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = REPO_ROOT / "test-output"
-SCREENSHOTS = OUTPUT / "screenshots"
-TIMEOUT_MS = 90_000
 NOTES = "Shipping plan for Friday.\n<script>window.notesRan = true</script> & <b>not bold</b>"
+
+
+def add_demo_runs(artifacts, images, labels):
+    make_demo_artifacts(artifacts, test_images=images, test_labels=labels)
 
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory, chromium_path):
     """A real Streamlit server over fixture runs and their synthetic test images."""
-    root = tmp_path_factory.mktemp("browser-report")
-    images, labels = synthetic_test_set()
-    data_dir = write_cifar_test_folder(root / "cifar", images, labels)
-    artifacts = make_demo_artifacts(root / "artifacts", test_images=images, test_labels=labels)
-    with serve_dashboard(artifacts, root / "streamlit.log", cifar10_dir=data_dir) as server:
-        yield server.base_url
-
-
-@pytest.fixture
-def tab(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def no_app_errors(page) -> None:
-    """Fail when the page shows a Streamlit exception box."""
-    assert page.locator("[data-testid=stException]").count() == 0, page.locator("[data-testid=stException]").first.inner_text()
+    with served_runs(tmp_path_factory.mktemp("browser-report"), add_demo_runs) as base_url:
+        yield base_url
 
 
 def open_tab(page, label: str) -> None:
@@ -57,49 +38,49 @@ def open_tab(page, label: str) -> None:
     page.wait_for_timeout(500)
 
 
-def test_compare_page_in_the_browser(server_url, tab):
-    tab.goto(f"{server_url}/compare")
-    tab.wait_for_selector("[data-testid=stMetric]", timeout=TIMEOUT_MS)
-    tab.get_by_text("McNemar's test").first.wait_for(timeout=TIMEOUT_MS)
-    tab.wait_for_function("() => document.querySelectorAll('[data-testid=stMetric]').length === 3", timeout=TIMEOUT_MS)
-    tab.wait_for_timeout(1500)  # let the last rerun settle so the screenshot shows the final page
-    no_app_errors(tab)
+def test_compare_page_in_the_browser(server_url, page):
+    page.goto(f"{server_url}/compare")
+    page.wait_for_selector("[data-testid=stMetric]", timeout=PAGE_TIMEOUT_MS)
+    page.get_by_text("McNemar's test").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stMetric]').length === 3", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_timeout(1500)  # let the last rerun settle so the screenshot shows the final page
+    assert_no_error_shown(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / "compare-significance.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "compare-significance.png"), full_page=True)
     for label, name in (("Confusion difference", "compare-confusion"), ("Disagreements", "compare-disagreements"),
                         ("Calibration", "compare-calibration"), ("Cost vs accuracy", "compare-cost")):
-        open_tab(tab, label)
-        panel = tab.locator("[role=tabpanel]:visible")
+        open_tab(page, label)
+        panel = page.locator("[role=tabpanel]:visible")
         if name != "compare-disagreements":
-            panel.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=TIMEOUT_MS)
+            panel.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=PAGE_TIMEOUT_MS)
         else:
-            panel.locator("[data-testid=stImage] img").first.wait_for(timeout=TIMEOUT_MS)
-        no_app_errors(tab)
-        tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+            panel.locator("[data-testid=stImage] img").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        assert_no_error_shown(page)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_failures_page_in_the_browser(server_url, tab):
-    tab.goto(f"{server_url}/failures")
-    tab.wait_for_selector("[data-testid=stImage] img", timeout=TIMEOUT_MS)
-    no_app_errors(tab)
-    tab.get_by_text("test images are wrong in at least").first.wait_for(timeout=TIMEOUT_MS)
+def test_failures_page_in_the_browser(server_url, page):
+    page.goto(f"{server_url}/failures")
+    page.wait_for_selector("[data-testid=stImage] img", timeout=PAGE_TIMEOUT_MS)
+    assert_no_error_shown(page)
+    page.get_by_text("test images are wrong in at least").first.wait_for(timeout=PAGE_TIMEOUT_MS)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / "failures-gallery.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "failures-gallery.png"), full_page=True)
 
 
-def test_exported_report_opens_offline(server_url, tab, browser):
-    tab.goto(f"{server_url}/report")
-    tab.get_by_role("button", name="Build report").wait_for(timeout=TIMEOUT_MS)
-    tab.get_by_label("Notes for the reader").fill(NOTES)
-    tab.get_by_label("Notes for the reader").press("Control+Enter")
-    tab.wait_for_timeout(1000)
-    tab.get_by_role("button", name="Build report").click()
-    download_button = tab.get_by_role("button", name="Download report (HTML)")
-    download_button.wait_for(timeout=TIMEOUT_MS)
-    no_app_errors(tab)
+def test_exported_report_opens_offline(server_url, page, browser):
+    page.goto(f"{server_url}/report")
+    page.get_by_role("button", name="Build report").wait_for(timeout=PAGE_TIMEOUT_MS)
+    page.get_by_label("Notes for the reader").fill(NOTES)
+    page.get_by_label("Notes for the reader").press("Control+Enter")
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Build report").click()
+    download_button = page.get_by_role("button", name="Download report (HTML)")
+    download_button.wait_for(timeout=PAGE_TIMEOUT_MS)
+    assert_no_error_shown(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / "report-page-built.png"), full_page=True)
-    with tab.expect_download(timeout=TIMEOUT_MS) as download_info:
+    page.screenshot(path=str(SCREENSHOTS / "report-page-built.png"), full_page=True)
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download_info:
         download_button.click()
     saved = OUTPUT / "report.html"
     download_info.value.save_as(str(saved))
@@ -122,7 +103,7 @@ def test_exported_report_opens_offline(server_url, tab, browser):
         offline.route("**/*", block_network)
         report_tab = offline.new_page()
         report_tab.goto(saved.resolve().as_uri())
-        report_tab.wait_for_selector(".js-plotly-plot .main-svg", timeout=TIMEOUT_MS)
+        report_tab.wait_for_selector(".js-plotly-plot .main-svg", timeout=PAGE_TIMEOUT_MS)
         report_tab.wait_for_timeout(1000)
         charts = report_tab.locator(".plotly-graph-div").count()
         drawn = report_tab.locator(".plotly-graph-div .main-svg").count()

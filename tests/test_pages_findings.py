@@ -7,7 +7,7 @@ import html
 import pytest
 
 from runstore.suite_record import write_suite_record
-from tests.app_pages import all_text, run_page
+from tests.app_pages import all_text, point_dashboard_at, run_page
 from tests.analysis_fixtures import read_suite_findings
 from tests.test_analysis_suite_findings import make_group
 
@@ -32,9 +32,7 @@ def suite_folder(tmp_path_factory):
 
 @pytest.fixture
 def findings_env(suite_folder, monkeypatch):
-    monkeypatch.setenv("ARTIFACTS_DIR", str(suite_folder))
-    monkeypatch.delenv("CIFAR10_DIR", raising=False)
-    return suite_folder
+    return point_dashboard_at(monkeypatch, suite_folder)
 
 
 def _elements_in_order(node) -> list[tuple[str, str | None]]:

@@ -13,7 +13,7 @@ from analysis.findings import difference_sentence, shared_budget_text, spread_se
 from analysis.replicates import compare_groups
 from runstore import atomic_write_json, list_runs, read_predictions, read_run_record
 from runstore.images_seen import read_images_seen
-from tests.app_pages import all_text, run_page
+from tests.app_pages import all_text, point_dashboard_at, run_page
 from tests.factories import make_run
 
 SLOW = "adam-lr0.001"
@@ -61,9 +61,7 @@ def group_folder(tmp_path_factory):
 
 @pytest.fixture
 def groups_env(group_folder, monkeypatch):
-    monkeypatch.setenv("ARTIFACTS_DIR", str(group_folder))
-    monkeypatch.delenv("CIFAR10_DIR", raising=False)
-    return group_folder
+    return point_dashboard_at(monkeypatch, group_folder)
 
 
 def test_leaderboard_shows_one_row_per_group_with_n_and_expands_a_group_to_its_runs(groups_env):
