@@ -142,17 +142,20 @@ def test_translated_views_shift_one_pixel_each_way_with_reflected_edges():
 
 
 def test_translate_tta_gives_the_shifted_views_half_the_weight():
+    """The weights come out of the result itself: a model that answers "class k" for view k exposes them."""
     from training.evaluate import predict_probabilities, translated_views
 
-    def predict(images):  # a "model" whose class-0 probability is the image's mean pixel
-        mean = images.reshape(len(images), -1).mean(axis=1) / 255
-        return np.stack([mean, 1 - mean], axis=1)
+    x = np.random.default_rng(1).integers(0, 256, size=(4, 6, 6, 3)).astype("float32")
+    views = [x, *translated_views(x)]
 
-    x = np.random.default_rng(0).integers(0, 256, size=(3, 6, 6, 3)).astype("float32")
-    shifted = [predict(view) for view in translated_views(x)]
-    expected = 0.5 * predict(x) + 0.25 * shifted[0] + 0.25 * shifted[1]
-    np.testing.assert_allclose(predict_probabilities(predict, x, translate=True), expected, rtol=1e-6)
-    assert not np.allclose(expected, predict(x))
+    def which_view(images):  # one-hot on the index of the view these images are
+        index = next(k for k, view in enumerate(views) if np.array_equal(images, view))
+        return np.tile(np.eye(3)[index], (len(images), 1))
+
+    plain, up_left, down_right = predict_probabilities(which_view, x, translate=True)[0]
+    assert plain + up_left + down_right == pytest.approx(1)
+    assert up_left == pytest.approx(down_right)  # the two shifts count alike
+    assert plain == pytest.approx(up_left + down_right)  # and together as much as the image as it is
 
 
 def test_a_time_budget_ends_training_early_with_the_cycle_annealed(tmp_path):
