@@ -20,7 +20,7 @@ import types
 import typing
 from dataclasses import dataclass, fields
 
-from training.registry import STUDY_DEFAULTS, get_spec, model_names, option_models
+from training.registry import STUDY_DEFAULTS, ModelSpec, get_spec, model_names, option_models
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 STRATEGIES = ("default", "mirrored")
@@ -121,11 +121,11 @@ class RunConfig:
         for name, value in values.items():
             _check_type(name, value, hints[name])
         config = cls(**values)
-        return config.resolved()
+        return config.resolved(spec)
 
-    def resolved(self) -> "RunConfig":
-        """A copy with registry defaults filled in and every value validated."""
-        spec = get_spec(self.model)  # raises ValueError listing valid models
+    def resolved(self, spec: ModelSpec | None = None) -> "RunConfig":
+        """A copy with registry defaults filled in and every value validated (``spec``: the model's entry, if at hand)."""
+        spec = spec or get_spec(self.model)  # raises ValueError listing valid models
         config = dataclasses.replace(self)
         # These fields' None means "the model's default"; elsewhere None means off (no time budget) or all.
         for key in (*STUDY_DEFAULTS, "weights", *spec.options):
@@ -139,14 +139,14 @@ class RunConfig:
             from training.replicates import group_name
 
             config.group = group_name(config.to_dict())
-        config.validate()
+        config.validate(spec)
         return config
 
-    def validate(self) -> None:
+    def validate(self, spec: ModelSpec | None = None) -> None:
         """Raise ``ConfigError`` naming the first bad value and what would be valid."""
         from runstore.layout import validate_run_id
 
-        spec = get_spec(self.model)
+        spec = spec or get_spec(self.model)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"Unknown optimizer {self.optimizer!r}. Valid optimizers: {', '.join(OPTIMIZERS)}")
         if not (0 < self.learning_rate <= 10):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,15 @@ def _save_atomically(path: Path, array: np.ndarray) -> None:
         raise
 
 
+@dataclass(frozen=True)
+class TrainingFeatures:
+    """The frozen base's outputs for one run's split: what the head trains and validates on."""
+
+    train: np.ndarray
+    train_mirrored: np.ndarray | None  # None when the run trains without flip augmentation
+    validation: np.ndarray
+
+
 class FeatureCache:
     """Computes or reuses the frozen base's features for one model; counts hits and misses."""
 
@@ -104,6 +114,14 @@ class FeatureCache:
         _save_atomically(path, computed)
         self.misses.append(path.name)
         return computed
+
+    def training_features(self, x_train: np.ndarray, x_val: np.ndarray, mirrored: bool) -> TrainingFeatures:
+        """Every array a head-only run reads, computed or reused in one go (the mirrored table only with ``mirrored``)."""
+        return TrainingFeatures(
+            train=self.features(x_train, "plain"),
+            train_mirrored=self.features(x_train, "mirrored") if mirrored else None,
+            validation=self.features(x_val, "plain"),
+        )
 
     def report(self) -> dict:
         """What ``run.json["feature_cache"]`` records."""

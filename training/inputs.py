@@ -40,9 +40,9 @@ def make_inputs(config: RunConfig, spec: ModelSpec, built: BuiltModel, split: Da
         )
     cache = FeatureCache(resolve_artifacts_dir(config.artifacts_dir), spec.name, built.base, spec.input_size, verbose=verbose)
     # Flip is the one augmentation kept on cached features: the mirrored images' features are a second table.
-    mirrored = cache.features(split.x_train, "mirrored") if config.augment else None
+    features = cache.training_features(split.x_train, split.x_val, mirrored=config.augment)
     return TrainingInputs(
-        make_feature_dataset(cache.features(split.x_train, "plain"), mirrored, split.y_train, config.batch_size, config.seed, shuffle=True),
-        make_feature_dataset(cache.features(split.x_val, "plain"), None, split.y_val, config.batch_size, config.seed, shuffle=False),
+        make_feature_dataset(features.train, features.train_mirrored, split.y_train, config.batch_size, config.seed, shuffle=True),
+        make_feature_dataset(features.validation, None, split.y_val, config.batch_size, config.seed, shuffle=False),
         cache,
     )

@@ -94,8 +94,8 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
     from ``config.data_dir`` / ``$CIFAR10_DIR`` / Keras' cache.
     """
     wall_started = time.monotonic()
-    config = config.resolved()
     spec = get_spec(config.model)  # the model's registry entry: looked up here, once, and passed along
+    config = config.resolved(spec)
     folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
     try:
         folder.mkdir(parents=True, exist_ok=True)
