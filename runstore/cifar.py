@@ -83,24 +83,32 @@ class BatchUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
+# What a user can do about a damaged or incomplete folder: said after every such error.
+DATA_FIX = ("Download the CIFAR-10 python version again (cifar-10-python.tar.gz, https://www.cs.toronto.edu/~kriz/cifar.html), "
+            f"unpack it, and point {CIFAR10_ENV} or --data-dir at its cifar-10-batches-py folder.")
+
+
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read one batch file; raise ``DataError`` naming the file when it is damaged."""
+    """Read one batch file; raise ``DataError`` naming the file, and saying how to replace it, when it is damaged."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise DataError(f"CIFAR-10 file missing: {path}") from None
+        raise DataError(f"CIFAR-10 file missing: {path}. {DATA_FIX}") from None
     try:
         batch = BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
         data = np.asarray(batch[b"data"])
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
     except Exception as error:  # any unpickling failure means the same thing to the user
-        raise DataError(f"CIFAR-10 file is corrupt: {path} ({type(error).__name__}: {error})") from None
+        raise DataError(f"CIFAR-10 file is corrupt: {path} ({type(error).__name__}: {error}). {DATA_FIX}") from None
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
-        raise DataError(f"CIFAR-10 file is corrupt: {path} holds data of shape {data.shape} and dtype {data.dtype}")
+        raise DataError(f"CIFAR-10 file is corrupt: {path} holds data of shape {data.shape} and dtype {data.dtype}, "
+                        f"not uint8 rows of 3072 pixels. {DATA_FIX}")
     if labels.shape != (data.shape[0],):
-        raise DataError(f"CIFAR-10 file is corrupt: {path} has {data.shape[0]} images but {labels.shape[0]} labels")
+        raise DataError(f"CIFAR-10 file is corrupt: {path} has {data.shape[0]} images but {labels.shape[0]} labels. {DATA_FIX}")
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise DataError(f"CIFAR-10 file is corrupt: {path} has labels outside 0-9")
+        outside = sorted({int(label) for label in labels if not 0 <= label < NUM_CLASSES})
+        raise DataError(f"CIFAR-10 file is corrupt: {path} has labels outside 0-9 ({', '.join(map(str, outside[:5]))}"
+                        f"{', ...' if len(outside) > 5 else ''}). {DATA_FIX}")
     # Stored as 3072 = 3 colour planes of 32x32, row-major: turn into NHWC.
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), labels
@@ -125,7 +133,8 @@ def load_from_folder(folder: str | os.PathLike) -> Cifar10:
     y_train = np.concatenate([labels for _, labels in train_parts])
     for name, (images, _) in zip(TRAIN_FILES + (TEST_FILE,), train_parts + [(x_test, y_test)]):
         if images.shape[0] != IMAGES_PER_BATCH:
-            raise DataError(f"CIFAR-10 file is corrupt: {folder / name} has {images.shape[0]} images, expected {IMAGES_PER_BATCH}")
+            raise DataError(f"CIFAR-10 file is corrupt: {folder / name} has {images.shape[0]} images, "
+                            f"expected {IMAGES_PER_BATCH}. {DATA_FIX}")
     return Cifar10(
         x_train=x_train,
         y_train=y_train,

@@ -12,7 +12,7 @@ import pytest
 import labkeras.layers  # noqa: F401
 from runstore import read_history, read_predictions
 from runstore.schema import validate_run_record
-from training.config import RunConfig
+from training.config import ConfigError, RunConfig
 from training.train import TrainingError, run_training
 from tests.training_fixtures import synthetic_cifar
 
@@ -92,13 +92,23 @@ def test_a_complete_run_is_never_overwritten(finished_run):
     assert (folder / "run.json").read_text() == before
 
 
-def test_a_crash_records_failed_with_the_reason(tmp_path):
-    broken = synthetic_cifar()
-    # Validation larger than the training set: fails after the run folder exists.
-    with pytest.raises(ValueError):
-        run_training(_config(tmp_path, run_id="crash", validation_size=500), data=broken, verbose=0)
+def test_a_crash_records_failed_with_the_reason(tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise ValueError("the model could not be built: out of cheese")
+
+    # A crash once the run folder exists (here in the build): the run is marked failed, with the reason.
+    monkeypatch.setattr("training.train.build_for_run", crash)
+    with pytest.raises(ValueError, match="out of cheese"):
+        run_training(_config(tmp_path, run_id="crash"), data=synthetic_cifar(), verbose=0)
     record = validate_run_record(json.loads((tmp_path / "runs" / "crash" / "run.json").read_text()))
-    assert record["status"] == "failed" and "validation_size" in record["error"]
+    assert record["status"] == "failed" and "out of cheese" in record["error"]
+
+
+def test_a_split_too_large_for_the_data_stops_before_the_run_folder_exists(tmp_path):
+    small = synthetic_cifar()
+    with pytest.raises(ConfigError, match="validation_size 500 leaves fewer than 10 of the data set's"):
+        run_training(_config(tmp_path, run_id="too-big", validation_size=500), data=small, verbose=0)
+    assert not (tmp_path / "runs" / "too-big").exists()
 
 
 @pytest.mark.parametrize(

@@ -139,6 +139,25 @@ def _make_executor(arguments: argparse.Namespace):
     return make_executor(arguments.executor, ExecutorSettings(address=arguments.address, cpus_per_run=arguments.cpus_per_run))
 
 
+def check_data_for(configs) -> None:
+    """Load the data each run reads (once per folder) and check each run's split fits it, before any run starts.
+
+    A damaged CIFAR-10 folder or a too-large ``--validation-size`` then stops the
+    command with one message and nothing under ``runs/``, instead of one failed run
+    folder per replicate. The loaded arrays stay in ``training.data``'s memo, so a
+    run in this process does not read them again.
+    """
+    from training.data import load_cifar10, split_problem
+
+    loaded = {}
+    for config in configs:
+        if config.data_dir not in loaded:
+            loaded[config.data_dir] = load_cifar10(config.data_dir)
+        problem = split_problem(loaded[config.data_dir], config.validation_size)
+        if problem:
+            raise ConfigError(f"{config.run_id}: {problem}")
+
+
 def build_parser(prog: str = "python -m training") -> argparse.ArgumentParser:
     """The argument parser with every subcommand and its help (``prog``: the command's name in usage lines)."""
     parser = argparse.ArgumentParser(
@@ -252,6 +271,8 @@ def _run(arguments: argparse.Namespace) -> int:
     # Every replicate is validated before the first one trains, and before TensorFlow's seconds of start-up.
     configs = [RunConfig.from_dict(replicate) for replicate in expand_seeds(values, arguments.seeds)]
     local = arguments.executor == "local" and not arguments.address
+    if not arguments.address:  # a remote cluster's workers read their own copy of the data
+        check_data_for(configs)
     if local:
         start_tensorflow(arguments.verbose)  # before training.train imports it
     if len(configs) == 1 and local:
@@ -269,6 +290,8 @@ def _run(arguments: argparse.Namespace) -> int:
 
 def _suite(arguments: argparse.Namespace) -> int:
     from training.executors import is_failure, summary_lines
+    from runstore.status import STATUS_COMPLETE
+    from training.run_state import planned_status
     from training.suites import describe_plan, drop_unmet_requirements, get_suite, run_suite
 
     suite = get_suite(arguments.name, only=arguments.only, artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir)
@@ -281,6 +304,8 @@ def _suite(arguments: argparse.Namespace) -> int:
     if arguments.dry_run:
         print("\n" + executor.describe(list(suite.runs)))
         return 0
+    if not arguments.address:
+        check_data_for([config for config in suite.runs if planned_status(config) != STATUS_COMPLETE])
     if suite.questions:
         from runstore import resolve_artifacts_dir
         from runstore.suite_record import write_suite_record

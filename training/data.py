@@ -101,6 +101,17 @@ class DataSplit:
                 "test_images": int(len(self.y_test))}
 
 
+def split_problem(data: Cifar10, validation_size: int) -> str | None:
+    """Why ``validation_size`` cannot be taken out of ``data``'s training images (it would leave fewer than one
+    per class), as a sentence naming ``validation_size`` and the most it can be; None when it fits."""
+    available = len(data.y_train)
+    most = available - NUM_CLASSES
+    if validation_size <= most:
+        return None
+    return (f"validation_size {validation_size:,} leaves fewer than {NUM_CLASSES} of the data set's "
+            f"{available:,} training images to train on; choose at most {most:,}")
+
+
 def split_data(data: Cifar10, validation_size: int, split_seed: int, train_limit: int | None = None,
                test_limit: int | None = None) -> DataSplit:
     """Seeded stratified validation split, optional stratified training subset, optional test prefix."""

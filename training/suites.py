@@ -60,9 +60,18 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
     if name not in suites:
         raise ConfigError(f"Unknown suite {name!r}. Valid suites: {', '.join(suites)}")
     entry = suites[name]
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{path}: suite {name!r} must be a JSON object with description, defaults, runs, questions; "
+                          f"got {type(entry).__name__}")
+    for key, kind in (("defaults", dict), ("runs", list), ("questions", list)):
+        if key in entry and not isinstance(entry[key], kind):
+            raise ConfigError(f"{path}: suite {name!r}: {key!r} must be a JSON {'object' if kind is dict else 'list'}, "
+                              f"got {type(entry[key]).__name__}")
+    if not all(isinstance(run, dict) for run in entry.get("runs", [])):
+        raise ConfigError(f"{path}: suite {name!r}: every entry of 'runs' must be a JSON object of run settings")
     unknown = sorted(set(entry) - {"description", "defaults", "runs", "questions"})
     if unknown:
-        raise ConfigError(f"Suite {name!r} has unknown key(s) {', '.join(unknown)}; valid: description, defaults, runs, questions")
+        raise ConfigError(f"{path}: suite {name!r} has unknown key(s) {', '.join(unknown)}; valid: description, defaults, runs, questions")
     runs, group_configs = [], {}
     for index, run in enumerate(entry.get("runs", [])):
         values = {**entry.get("defaults", {}), **run, "suite": name}
@@ -79,7 +88,7 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
                 raise ConfigError(f"'seeds' must be a list of whole numbers 0 or more, e.g. [0, 1, 2], got {seeds!r}")
             configs = [RunConfig.from_dict(replicate) for replicate in expand_seeds(values, seeds)]
         except ValueError as error:
-            raise ConfigError(f"Suite {name!r}, run {index + 1} ({run.get('run_id', '?')}): {error}") from None
+            raise ConfigError(f"{path}: suite {name!r}, run {index + 1} ({run.get('run_id', '?')}): {error}") from None
         group_configs.setdefault(configs[0].group, configs[0].to_dict())
         if only is None or configs[0].model == only:
             runs.extend(configs)
@@ -88,7 +97,7 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
     try:
         questions = validate_questions(name, entry.get("questions", []), group_configs)
     except QuestionError as error:
-        raise ConfigError(str(error)) from None
+        raise ConfigError(f"{path}: {error}") from None
     return Suite(name, entry.get("description", ""), tuple(runs), tuple(questions))
 
 

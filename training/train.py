@@ -1,13 +1,15 @@
 """One training run, from data to a complete run folder: ``run_training(config) -> Path``.
 
-``run_training`` checks the run folder (refuses a complete one, resumes an
-interrupted one) and opens its run.json; ``train_and_save`` then reads top to
-bottom, one function per step: load and split the data (the test set untouched
-until the end) -> build the model from its registry entry -> compile -> fit
-with callbacks (``make_callbacks`` says why they come in their order) ->
-evaluate on the test set (``training.evaluate``) -> write model, predictions
-and run.json atomically. Any failure marks the run ``failed`` with the reason
-and re-raises.
+``run_training`` first checks what a user can get wrong outside the config
+(the weights, the data folder, a split too large for it) so that such a
+mistake writes nothing under ``runs/``; then it checks the run folder (refuses
+a complete one, resumes an interrupted one) and opens its run.json.
+``train_and_save`` then reads top to bottom, one function per step: build the
+model from its registry entry -> compile -> fit with callbacks
+(``make_callbacks`` says why they come in their order) -> evaluate on the
+test set, untouched until then (``training.evaluate``) -> write model,
+predictions and run.json atomically. Any failure once the folder exists marks
+the run ``failed`` with the reason and re-raises.
 
 Usage::
 
@@ -41,7 +43,7 @@ from runstore.writer import (
 from training import callbacks as lab_callbacks
 from training.backup import BackupCheck, latest_whole_backup
 from training.config import ConfigError, RunConfig
-from training.data import Cifar10, DataError, DataSplit, load_cifar10, split_data
+from training.data import Cifar10, DataError, DataSplit, load_cifar10, split_data, split_problem
 from training.evaluate import predict_test_set, test_metrics
 from training.feature_cache import FeatureCache
 from training.inputs import TrainingInputs, make_inputs
@@ -96,6 +98,11 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
     wall_started = time.monotonic()
     spec = get_spec(config.model)  # the model's registry entry: looked up here, once, and passed along
     config = config.resolved(spec)
+    # What a user can get wrong outside the config (the weights file, a damaged data folder, a split
+    # too large for the data) fails here, before the run folder exists: nothing is written under runs/.
+    weights = resolve_weights(spec.name, config.weights)
+    data = data if data is not None else load_cifar10(config.data_dir)
+    split = split_for_run(config, data)
     folder = run_dir(resolve_artifacts_dir(config.artifacts_dir), config.run_id)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -108,12 +115,14 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
         record = RunRecord(folder, {
             "run_id": config.run_id, "model": config.model, "description": spec.description,
             "input_size": spec.input_size, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
-            "config": config.to_dict(), "weights": "none", "suite": config.suite, "resumed_from_epoch": resume_epoch,
+            "config": config.to_dict(), "suite": config.suite, "resumed_from_epoch": resume_epoch,
             "group": config.group, "seed": config.seed, "resume_note": backup_check.note,
+            "weights": weights.label, "weights_note": weights.note,
+            "data": {"source": data.source, "sha256": data.sha256, **split.counts()},
         }, provenance=provenance())
         resumption = resume_from_earlier_attempt(record, folder, resume_epoch)
         record.update()
-        train_and_save(config, spec, folder, record, data, resumption, verbose, wall_started)
+        train_and_save(config, spec, folder, record, weights.keras_value, split, resumption, verbose, wall_started)
         return folder
     except OSError as error:
         message = describe_write_error(error, folder)
@@ -135,20 +144,15 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
 
 
 def train_and_save(
-    config: RunConfig, spec: ModelSpec, folder: Path, record: RunRecord, data: Cifar10 | None, resumption: Resumption,
-    verbose: int | None, wall_started: float,
+    config: RunConfig, spec: ModelSpec, folder: Path, record: RunRecord, keras_weights: str | None, split: DataSplit,
+    resumption: Resumption, verbose: int | None, wall_started: float,
 ) -> None:
-    """Load -> split -> build -> compile -> fit -> evaluate -> save, each step one function."""
+    """Build -> compile -> fit -> evaluate -> save, each step one function (weights and data checked by the caller)."""
     # Live progress bars on a terminal; one line per epoch in log files.
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
-    # Weights first: a missing ImageNet file should fail before minutes of data loading.
-    weights = resolve_weights(spec.name, config.weights)
-    record.update(weights=weights.label, weights_note=weights.note)
-
-    split = load_and_split(config, data, record)
     keras.utils.set_random_seed(config.seed)
     with make_strategy(config.strategy).scope():
-        built = build_for_run(config, spec, weights.keras_value, split.x_train)
+        built = build_for_run(config, spec, keras_weights, split.x_train)
         trained = compile_for_run(config, built)
     record.update(**write_model_summary(folder, built.model))
     inputs = make_inputs(config, spec, built, split, verbose)
@@ -164,16 +168,15 @@ def train_and_save(
 
 
 def split_for_run(config: RunConfig, data: Cifar10) -> DataSplit:
-    """``data`` split as ``config`` says: validation by ``split_seed``, so a group's replicates see the same images."""
+    """``data`` split as ``config`` says: validation by ``split_seed``, so a group's replicates see the same images.
+
+    Raises ``ConfigError`` (naming ``validation_size``, so the CLI names its flag) when
+    the validation set would leave fewer than one training image per class.
+    """
+    problem = split_problem(data, config.validation_size)
+    if problem:
+        raise ConfigError(problem)
     return split_data(data, config.validation_size, config.split_seed, config.train_limit, config.test_limit)
-
-
-def load_and_split(config: RunConfig, data: Cifar10 | None, record: RunRecord) -> DataSplit:
-    """``data`` (or CIFAR-10 from ``config.data_dir``) split for this run, its source and sizes recorded."""
-    data = data if data is not None else load_cifar10(config.data_dir)
-    split = split_for_run(config, data)
-    record.update(data={"source": data.source, "sha256": data.sha256, **split.counts()})
-    return split
 
 
 def build_for_run(config: RunConfig, spec: ModelSpec, keras_weights: str | None, x_train) -> BuiltModel:
