@@ -100,13 +100,56 @@ def clear_for_fresh_start(folder: Path) -> None:
         shutil.rmtree(folder / name, ignore_errors=True)
 
 
-def describe_write_error(error: OSError, folder: Path) -> str | None:
-    """A sentence for disk-full and permission errors while writing under ``folder``, or None for other OS errors."""
+def free_bytes(folder: Path) -> int | None:
+    """Free space on the file system holding ``folder`` (or its nearest existing parent); None when unknown."""
+    folder = Path(folder)
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            try:
+                return shutil.disk_usage(candidate).free
+            except OSError:
+                return None
+    return None
+
+
+def run_bytes_needed(params_total: int | None, backups: int = 3, best_checkpoint: bool = True) -> int | None:
+    """About how much disk a run folder takes at its fullest, from its parameter count (None when unknown).
+
+    float32 weights. The saved model and each epoch backup hold the weights and an
+    optimizer's two slots (Adam's moments: 3 copies); the best-epoch checkpoint holds
+    one. The lab trainer keeps two backups, three at once while the next is written
+    (the defaults); a LabCallback run has neither backups nor checkpoint.
+    """
+    if not params_total:
+        return None
+    copies = 3 + (1 if best_checkpoint else 0) + 3 * backups
+    return int(params_total) * 4 * copies + 1_000_000  # history, predictions, TensorBoard events
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1e6:,.1f} MB"
+
+
+# What the lab trainer's user does after freeing space; a LabCallback run says its own (it starts over).
+RESUME_ADVICE = "then run the same command again: the run resumes from its last finished epoch."
+
+
+def describe_write_error(error: OSError, folder: Path, needed_bytes: int | None = None,
+                         then: str = RESUME_ADVICE) -> str | None:
+    """A sentence for disk-full and permission errors while writing under ``folder``, or None for other OS errors.
+
+    A full disk's sentence names the folder, the space left there and, given ``needed_bytes``
+    (``run_bytes_needed``), about how much the run takes; ``then`` says what to do once space is free.
+    """
     where = error.filename or folder
     if error.errno == errno.ENOSPC:
+        free = free_bytes(folder)
+        space = "" if free is None else f" {_megabytes(free)} free there"
+        if needed_bytes:
+            space += f"{';' if space else ''} this run needs about {_megabytes(needed_bytes)} in all"
         return (
-            f"The disk is full (no space left while writing {where}). Free some space or move the artifacts "
-            "with --artifacts-dir, then run the same command again: the run resumes from its last finished epoch."
+            f"The disk is full (no space left while writing {where};{space or ' free space unknown'}). "
+            f"Free some space or move the artifacts with --artifacts-dir, {then}"
         )
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return (

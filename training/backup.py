@@ -33,11 +33,13 @@ Usage::
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import shutil
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,9 +239,44 @@ def atomic_save_weights(model, path: str | os.PathLike) -> None:
         model.save_weights(temporary, overwrite=True)
         _fsync(temporary)
         os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    except BaseException:
+        _release_failed_write(temporary)
+        raise
     _fsync(path.parent)
+
+
+def _release_failed_write(path: Path) -> None:
+    """Delete a half-written weights file or folder and give its space back.
+
+    After a failed write (a full disk) Keras' weights file stays open: its store is a
+    local of the finished saving frames, which the exception's traceback still holds
+    (Keras filters them out of the traceback it shows, but the frames it keeps point
+    back at them), and an open file's blocks are not freed by deleting it. Clearing
+    those frames' locals and collecting closes the file, so the run can record its
+    failure in the space this frees. Called from an ``except`` block.
+    """
+    _clear_finished_frames(sys.exc_info()[1])
+    gc.collect()
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _clear_finished_frames(error: BaseException | None) -> None:
+    """Drop the locals of every finished frame ``error``'s traceback chain reaches (and their callers')."""
+    while error is not None:
+        tb = error.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            while frame is not None:
+                try:
+                    frame.clear()
+                except RuntimeError:
+                    pass  # still executing: this function's callers
+                frame = frame.f_back
+            tb = tb.tb_next
+        error = error.__cause__ or error.__context__
 
 
 def _crash_point(stage: str, epoch: int) -> None:
@@ -261,11 +298,15 @@ def write_epoch_backup(model, backup_dir: Path, epoch: int, keep: int = 2) -> Pa
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     weights = partial / WEIGHTS_FILE
-    model.save_weights(weights, overwrite=True)
-    _fsync(weights)
-    _crash_point("weights-written", epoch)
-    atomic_write_json(partial / METADATA_FILE, {"epoch": epoch, "weights_bytes": weights.stat().st_size})
-    _fsync(partial)
+    try:
+        model.save_weights(weights, overwrite=True)
+        _fsync(weights)
+        _crash_point("weights-written", epoch)
+        atomic_write_json(partial / METADATA_FILE, {"epoch": epoch, "weights_bytes": weights.stat().st_size})
+        _fsync(partial)
+    except BaseException:
+        _release_failed_write(partial)  # the older backups stay as they were
+        raise
     final = backup_dir / f"epoch-{epoch}"
     if final.exists():
         # Only a torn backup of this epoch (the run resumed from an older one): the older one stays meanwhile.

@@ -38,6 +38,7 @@ run is complete.
 from __future__ import annotations
 
 import atexit
+import sys
 import time
 from pathlib import Path
 
@@ -47,6 +48,9 @@ import numpy as np
 from runstore import HISTORY_FILE, resolve_artifacts_dir, run_dir
 from runstore.preprocessing import check_preprocessing
 from runstore.status import STATUS_COMPLETE, STATUS_FAILED, STATUS_RUNNING
+
+# A LabCallback run never resumes (the script's fit is the user's): after a full disk it starts over.
+CALLBACK_RETRY_ADVICE = "then run your script again: the run starts over (a LabCallback run does not resume)."
 
 BEST_EPOCH_RULE = "last epoch fit ran (the weights fit ended with, which LabCallback saves)"
 
@@ -132,8 +136,12 @@ class LabCallback(keras.callbacks.Callback):
         # A copy: the learning rate and clock are added for this run's history, not for the user's other callbacks.
         row_logs = dict(logs or {})
         self.clock.on_epoch_end(epoch, row_logs)
-        self.history.on_epoch_end(epoch, row_logs)
-        self.record.update(latest_epoch=int(epoch), train_seconds=row_logs["elapsed_seconds"], **self._summary())
+        try:
+            self.history.on_epoch_end(epoch, row_logs)
+            self.record.update(latest_epoch=int(epoch), train_seconds=row_logs["elapsed_seconds"], **self._summary())
+        except OSError as error:
+            self._fail_on_write_error(error)
+            raise
 
     def _summary(self) -> dict:
         """Epochs run and learning-rate drops by the lab's rules; the best epoch is the last (see the module docstring)."""
@@ -147,11 +155,24 @@ class LabCallback(keras.callbacks.Callback):
             return
         try:
             self._finish()
+        except OSError as error:
+            self._fail_on_write_error(error)
+            raise
         except BaseException as error:
             self.mark_failed(f"{type(error).__name__} while evaluating or saving after training: {error}")
             raise
         finally:
             _unregister_guards(self)
+
+    def _fail_on_write_error(self, error: OSError) -> None:
+        """Mark the run failed with a sentence for a full disk or a refused write (fit then stops with ``error``)."""
+        from runstore.writer import describe_write_error, run_bytes_needed
+
+        needed = run_bytes_needed(self.record.fields.get("params_total"), backups=0, best_checkpoint=False)
+        message = describe_write_error(error, self.folder, needed, then=CALLBACK_RETRY_ADVICE)
+        self.mark_failed(message or f"{type(error).__name__} while writing the run folder: {error}")
+        if message:
+            print(f"LabCallback: {message}", file=sys.stderr, flush=True)
 
     # ------------------------------------------------------------------ ending
 

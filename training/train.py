@@ -37,6 +37,7 @@ from runstore.writer import (
     check_run_folder,
     clear_for_fresh_start,
     describe_write_error,
+    run_bytes_needed,
     save_model_and_predictions,
     write_model_summary,
 )
@@ -125,7 +126,7 @@ def run_training(config: RunConfig, data: Cifar10 | None = None, verbose: int | 
         train_and_save(config, spec, folder, record, weights.keras_value, split, resumption, verbose, wall_started)
         return folder
     except OSError as error:
-        message = describe_write_error(error, folder)
+        message = describe_write_error(error, folder, run_bytes_needed(record.fields.get("params_total")) if record else None)
         if record is not None:
             record.fail(message or f"{type(error).__name__}: {error}")
         if message:
