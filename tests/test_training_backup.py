@@ -6,6 +6,7 @@ a subprocess, kill it during a backup (at a fixed point, then at random points),
 damage what it left, and train it to the end.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -100,6 +101,32 @@ def test_a_weights_file_without_optimizer_state_or_of_another_size_fails_the_che
     _trained().save_weights(path)
     size = path.stat().st_size
     assert backup.weights_problem(path, expected_bytes=size + 1) == f"x.weights.h5 has {size} bytes, {size + 1} were written"
+
+
+def test_the_weights_file_estimate_covers_the_file_keras_writes(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(512), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((8, 64)), np.ones((8, 2)), epochs=1, batch_size=4, verbose=0)
+    model.save_weights(tmp_path / "x.weights.h5")
+    written = (tmp_path / "x.weights.h5").stat().st_size
+    arrays = 3 * (64 * 512 + 512 + 512 * 2 + 2) * 4  # the weights and Adam's two moments, float32
+    assert written >= arrays  # the file holds the optimizer's slots: the estimate must count them
+    assert written <= backup.weights_file_bytes(model) <= written + backup.HDF5_OVERHEAD_BYTES
+
+
+@pytest.mark.parametrize("write", ["checkpoint", "epoch backup"])
+def test_a_weights_write_that_cannot_fit_is_refused_before_hdf5_starts(tmp_path, monkeypatch, write):
+    # When h5py itself runs out of space, HDF5 crashes the process at exit: the lab refuses first.
+    monkeypatch.setattr(backup, "free_bytes", lambda folder: 1000)
+    model = _trained()
+    with pytest.raises(OSError) as raised:
+        if write == "checkpoint":
+            backup.atomic_save_weights(model, tmp_path / "best.weights.h5")
+        else:
+            backup.write_epoch_backup(model, tmp_path / "backup", 1)
+    assert raised.value.errno == errno.ENOSPC
+    assert [path.name for path in tmp_path.rglob("*") if path.is_file()] == []
 
 
 def test_each_backup_is_a_whole_folder_and_only_the_newest_two_stay(tmp_path):

@@ -33,6 +33,7 @@ Usage::
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -43,7 +44,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from runstore.atomic import atomic_write_json
+from runstore.writer import free_bytes
 from runstore.layout import BACKUP_DIR, HISTORY_FILE
 
 WEIGHTS_FILE = "weights.weights.h5"  # Keras insists on the .weights.h5 ending
@@ -236,6 +240,7 @@ def atomic_save_weights(model, path: str | os.PathLike) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{PARTIAL_PREFIX}{os.getpid()}-{path.name}")
     try:
+        _refuse_when_it_cannot_fit(model, temporary)
         model.save_weights(temporary, overwrite=True)
         _fsync(temporary)
         os.replace(temporary, path)
@@ -261,6 +266,31 @@ def _release_failed_write(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+# HDF5's own structures beside the arrays (a few KB for the lab's models): room left on top of the arrays' bytes.
+HDF5_OVERHEAD_BYTES = 256 * 1024
+
+
+def weights_file_bytes(model) -> int:
+    """About the size of ``model.save_weights``' file: every model and optimizer variable, plus HDF5's overhead."""
+    variables = list(model.weights)
+    optimizer = getattr(model, "optimizer", None)  # an uncompiled model has none
+    if optimizer is not None and optimizer.built:
+        variables += list(optimizer.variables)
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables) + HDF5_OVERHEAD_BYTES
+
+
+def _refuse_when_it_cannot_fit(model, path: Path) -> None:
+    """Raise ENOSPC before writing ``path`` when its file system lacks room for the weights.
+
+    Not only for a clearer error: when h5py itself runs out of space mid-write, the
+    HDF5 library is left with a file it cannot close and the process crashes at
+    exit (a segmentation fault instead of the trainer's message and exit status 1).
+    """
+    free = free_bytes(path.parent)
+    if free is not None and free < weights_file_bytes(model):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
 def _clear_finished_frames(error: BaseException | None) -> None:
@@ -299,6 +329,7 @@ def write_epoch_backup(model, backup_dir: Path, epoch: int, keep: int = 2) -> Pa
     partial.mkdir()
     weights = partial / WEIGHTS_FILE
     try:
+        _refuse_when_it_cannot_fit(model, weights)
         model.save_weights(weights, overwrite=True)
         _fsync(weights)
         _crash_point("weights-written", epoch)
