@@ -180,11 +180,12 @@ def load_test_set(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray
     return read_batch(local_data_folder(data_dir) / TEST_FILE)
 
 
-def split_train_validation(x: np.ndarray, y: np.ndarray, validation_size: int, seed: int) -> Split:
-    """Take a seeded, stratified validation set of ``validation_size`` images out of ``x``/``y``.
+def split_indices(y: np.ndarray, validation_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training indices in a seeded shuffled order, sorted validation indices) of a stratified split of ``y``.
 
     Each class contributes in proportion to its share of ``y``, so a 5,000-image
-    split of CIFAR-10 holds exactly 500 images per class.
+    split of CIFAR-10 holds exactly 500 images per class. Indices only: a caller
+    that narrows the split further gathers the images once, at the end.
     """
     if validation_size < 0 or validation_size >= len(y):
         raise ValueError(f"validation_size must be between 0 and {len(y) - 1}, got {validation_size}")
@@ -204,12 +205,25 @@ def split_train_validation(x: np.ndarray, y: np.ndarray, validation_size: int, s
     mask[val_index] = False
     train_index = np.flatnonzero(mask)
     rng.shuffle(train_index)
+    return train_index, val_index
+
+
+def split_train_validation(x: np.ndarray, y: np.ndarray, validation_size: int, seed: int) -> Split:
+    """Take a seeded, stratified validation set of ``validation_size`` images out of ``x``/``y`` (``split_indices``)."""
+    train_index, val_index = split_indices(y, validation_size, seed)
     return Split(x[train_index], y[train_index], x[val_index], y[val_index])
+
+
+def subset_indices(y: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """Indices of at most ``limit`` of ``y`` with classes in their original proportions (all, in order, when None)."""
+    if limit is None or limit >= len(y):
+        return np.arange(len(y))
+    return split_indices(y, limit, seed)[1]
 
 
 def stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """At most ``limit`` images with classes in their original proportions (all of them when ``limit`` is None)."""
     if limit is None or limit >= len(y):
         return x, y
-    kept = split_train_validation(x, y, validation_size=limit, seed=seed)
-    return kept.x_val, kept.y_val
+    kept = subset_indices(y, limit, seed)
+    return x[kept], y[kept]

@@ -50,3 +50,20 @@ def test_validation_split_is_stratified_and_seeded():
     np.testing.assert_array_equal(first.x_val, again.x_val)
     assert np.bincount(first.y_val).tolist() == [10] * 10
     assert not set(first.x_val) & set(first.x_train)
+
+
+@pytest.mark.parametrize("train_limit", [None, 50, 539])
+def test_a_runs_split_is_the_same_images_as_splitting_then_subsetting_the_arrays(train_limit):
+    """split_data gathers by index once; the images must be those the two-step split picked (runs stay reproducible)."""
+    from tests.training_fixtures import synthetic_cifar
+    from training.data import split_data, stratified_subset
+
+    data = synthetic_cifar(train_count=600, test_count=30, seed=4)
+    split = split_data(data, validation_size=60, split_seed=7, train_limit=train_limit, test_limit=20)
+    two_step = split_train_validation(data.x_train, data.y_train, validation_size=60, seed=7)
+    x_train, y_train = stratified_subset(two_step.x_train, two_step.y_train, train_limit, seed=7)
+    np.testing.assert_array_equal(split.x_train, x_train)
+    np.testing.assert_array_equal(split.y_train, y_train)
+    np.testing.assert_array_equal(split.x_val, two_step.x_val)
+    np.testing.assert_array_equal(split.y_val, two_step.y_val)
+    assert len(split.y_test) == 20

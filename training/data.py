@@ -44,8 +44,10 @@ from runstore.cifar import (  # noqa: F401  (re-exported: training code imports 
     load_test_set,
     local_data_folder,
     read_batch,
+    split_indices,
     split_train_validation,
     stratified_subset,
+    subset_indices,
 )
 
 def _download_with_keras() -> Path:
@@ -115,7 +117,9 @@ def split_problem(data: Cifar10, validation_size: int) -> str | None:
 def split_data(data: Cifar10, validation_size: int, split_seed: int, train_limit: int | None = None,
                test_limit: int | None = None) -> DataSplit:
     """Seeded stratified validation split, optional stratified training subset, optional test prefix."""
-    split = split_train_validation(data.x_train, data.y_train, validation_size, split_seed)
-    x_train, y_train = stratified_subset(split.x_train, split.y_train, train_limit, split_seed)
+    # Indices first, images gathered once: copying the 45,000 training images to keep 2,000 cost 0.7 s a run.
+    train_index, val_index = split_indices(data.y_train, validation_size, split_seed)
+    train_index = train_index[subset_indices(data.y_train[train_index], train_limit, split_seed)]
     test_count = len(data.y_test) if test_limit is None else min(test_limit, len(data.y_test))
-    return DataSplit(x_train, y_train, split.x_val, split.y_val, data.x_test[:test_count], data.y_test[:test_count])
+    return DataSplit(data.x_train[train_index], data.y_train[train_index], data.x_train[val_index], data.y_train[val_index],
+                     data.x_test[:test_count], data.y_test[:test_count])
