@@ -157,3 +157,26 @@ def test_the_dashboard_opens_every_page_while_the_disk_is_full(small_disk, monke
         assert not app.exception, f"{page}: {app.exception}"
     assert np.all([info.status != "broken" for info in list_runs(artifacts)  # reading wrote nothing that broke a run
                    if info.run_id in runs])
+
+
+def test_an_import_on_a_full_disk_is_refused_clearly_and_keeps_nothing(small_disk, tmp_path):
+    from tests.byom_notebook import train
+    from tests.factories import synthetic_test_set, write_cifar_test_folder
+    from training.importer import ImportRefused, import_model
+
+    cifar = write_cifar_test_folder(tmp_path / "cifar", *synthetic_test_set())
+    notebook = train(tmp_path / "notebook", str(cifar))  # the user's files live off the full disk
+    import_model(notebook["keras"], "other", "unit", artifacts_dir=small_disk, data_dir=cifar, progress=False)
+    other_before = digests(small_disk / "runs" / "other")
+    filler = fill(small_disk, 0)  # the notebook's model is a few KB: no room at all
+    with pytest.raises(ImportRefused) as raised:
+        import_model(notebook["keras"], "full", "unit", artifacts_dir=small_disk, data_dir=cifar, progress=False)
+    message = str(raised.value)
+    assert message.startswith("The disk is full (no space left while writing")
+    assert "MB free there; this run needs about" in message and "then import again: nothing of this import was kept." in message
+    assert sorted(path.name for path in (small_disk / "runs").iterdir()) == ["other"]  # no hidden build folder left
+    assert digests(small_disk / "runs" / "other") == other_before
+
+    filler.unlink()
+    folder = import_model(notebook["keras"], "full", "unit", artifacts_dir=small_disk, data_dir=cifar, progress=False)
+    assert json.loads((folder / "run.json").read_text())["status"] == "complete"

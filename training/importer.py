@@ -43,6 +43,7 @@ from pathlib import Path
 from runstore import HISTORY_FILE, atomic_write_text, resolve_artifacts_dir
 from runstore.history import HISTORY_REQUIRED_COLUMNS
 from runstore.layout import run_dir, runs_root, validate_run_id
+from runstore.writer import describe_write_error
 from runstore.model_safety import KERAS_ARCHIVE_MEMBERS, MAX_CONFIG_BYTES, MAX_MODEL_BYTES, find_unsafe_config
 from training.history_import import read_external_history
 from runstore.preprocessing import check_preprocessing
@@ -124,6 +125,13 @@ def import_model(model_file: str | os.PathLike, run_id: str, preprocessing: str,
         write_finished_run(build, fields, model, result, labels, history_rows, wall_seconds=time.monotonic() - wall_started)
         _chmod_like_mkdir(build)
         os.rename(build, final)
+    except OSError as error:
+        shutil.rmtree(build, ignore_errors=True)
+        message = describe_write_error(error, runs_root(artifacts), needed_bytes=2 * source.stat().st_size + 1_000_000,
+                                       then="then import again: nothing of this import was kept.")
+        if message:
+            raise ImportRefused(message) from error
+        raise
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
