@@ -6,6 +6,10 @@ loss falling. Run as a script it trains one run on that data; the resume test
 starts it as a real subprocess and kills it::
 
     python tests/training_fixtures.py ARTIFACTS_DIR RUN_ID EPOCHS
+    python tests/training_fixtures.py ARTIFACTS_DIR RUN_ID EPOCHS SEEDS   # replicates RUN_ID-s<seed>, one after another
+
+With SEEDS (a count) it trains that many replicates in turn, skipping the complete
+ones, as ``python -m training run --seeds`` does: the twenty-kill test restarts it.
 """
 
 from __future__ import annotations
@@ -36,13 +40,14 @@ def synthetic_cifar(train_count: int = 120, test_count: int = 40, seed: int = 0)
     return Cifar10(x_train, y_train, x_test, y_test, source="synthetic", sha256=hash_arrays(x_train, y_train, x_test, y_test))
 
 
-def killable_run_config(artifacts_dir: str, run_id: str, epochs: int):
+def killable_run_config(artifacts_dir: str, run_id: str, epochs: int, seed: int = 0):
     """The config of the script's run (below), for tests that continue it in their own process."""
     from training.config import RunConfig
 
     return RunConfig.from_dict({
         "model": "simple_cnn", "blocks": 1, "epochs": epochs, "batch_size": 16, "validation_size": 40,
         "run_id": run_id, "artifacts_dir": str(artifacts_dir), "augment": False, "early_stopping_patience": 50,
+        "seed": seed,
     })
 
 
@@ -55,4 +60,13 @@ if __name__ == "__main__":
     from training.train import run_training
 
     artifacts_dir, run_id, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    run_training(killable_run_config(artifacts_dir, run_id, epochs), data=killable_run_data(), verbose=0)
+    if len(sys.argv) == 4:
+        run_training(killable_run_config(artifacts_dir, run_id, epochs), data=killable_run_data(), verbose=0)
+    else:
+        from runstore.status import STATUS_COMPLETE
+        from training.run_state import planned_status
+
+        for seed in range(int(sys.argv[4])):
+            config = killable_run_config(artifacts_dir, f"{run_id}-s{seed}", epochs, seed=seed)
+            if planned_status(config) != STATUS_COMPLETE:
+                run_training(config, data=killable_run_data(), verbose=0)
