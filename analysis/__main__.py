@@ -22,6 +22,7 @@ from pathlib import Path
 from analysis.findings import runs_asked_about, suite_findings
 from analysis.loading import DifferentTestImages, align_on_common_test_images, images_match_predictions
 from analysis.report import DEFAULT_TITLE, ReportRun, build_report_html
+from analysis.trajectory import curve_reader
 from runstore import BrokenRun, list_runs, read_history, read_predictions, resolve_artifacts_dir
 from runstore.cifar import DataError, load_test_set
 from runstore.images_seen import read_images_seen
@@ -71,7 +72,9 @@ def write_report(artifacts_dir: str | Path | None, out: str | Path, runs: list[s
         raise ReportError(f"No finished run in {folder / 'runs'}, so there is nothing to report. Train one first "
                           "(for example `python -m training suite demo`) or pass --artifacts-dir.")
     records, problems = read_suite_records(folder)
-    suites = suite_findings(records, infos, lambda info: read_predictions(info.path), read_images_seen(runs_asked_about(records, infos)))
+    suites = suite_findings(records, infos, lambda info: read_predictions(info.path),
+                            read_images_seen(runs_asked_about(records, infos)),
+                            curve_reader(lambda info: read_history(info.path)))
     loaded = {}
     for info in chosen:
         try:

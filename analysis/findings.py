@@ -42,6 +42,7 @@ from analysis.controlled import comparison_check
 from analysis.loading import align_on_common_test_images
 from analysis.replicates import GroupDifference, compare_groups
 from analysis.sides import GROUP_PREFIX
+from analysis.trajectory import budget_sentence, pair_trajectory, still_rising
 from runstore.groups import group_of
 from runstore.reader import RunInfo
 from runstore.status import STATUS_COMPLETE, STATUS_RUNNING
@@ -140,6 +141,8 @@ class Finding:
     groups: tuple[str, ...]
     compare: tuple[str, str] | None = None
     note: str | None = None
+    budget: str | None = None  # how the answer moved with budget (analysis.trajectory), beside the verdict
+    trajectories: tuple = ()   # analysis.trajectory.PairTrajectory per pair, (compare A, B) first
 
     def compare_query(self) -> dict[str, str] | None:
         """The Compare page's query parameters for this finding (``compare_a``, ``compare_b``), or None."""
@@ -327,17 +330,38 @@ def _what_else_differed(question: Mapping, pairs: Sequence[tuple[Sequence, Seque
 
 
 Predictions = Callable[[RunInfo], tuple[np.ndarray, np.ndarray]]
+Curves = Callable[[RunInfo], "tuple[np.ndarray, np.ndarray] | None"]  # analysis.trajectory.Curve or None
+
+
+def _budget_trajectory(pairs: Sequence[tuple[str, str]], members: Mapping[str, Sequence[RunInfo]],
+                       curves: Curves | None, suite: str | None) -> tuple[str | None, tuple]:
+    """The question's budget sentence and pair trajectories from the members' validation curves (None without curves)."""
+    if curves is None:
+        return None, ()
+    read = {group: [curve for curve in (curves(info) for info in members[group]) if curve is not None]
+            for pair in pairs for group in pair}
+    if any(not read[group] for pair in pairs for group in pair):
+        return None, ()
+    training = sum(info.status == STATUS_RUNNING for pair in pairs for group in set(pair) for info in members[group])
+    try:
+        trajectories = tuple(pair_trajectory(a, read[a], b, read[b], still_training=training) for a, b in pairs)
+        return budget_sentence(trajectories, still_rising(read), suite), trajectories
+    except ValueError as error:
+        return f"How the order moved with budget cannot be said: {error}.", ()
 
 
 def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Predictions,
-                    images_seen: Mapping[str, float | None], suite: str | None = None) -> Finding:
+                    images_seen: Mapping[str, float | None], suite: str | None = None,
+                    curves: Curves | None = None) -> Finding:
     """Answer one suite question from ``runs`` (``runstore.list_runs``'s RunInfo list) in one finding.
 
     ``predictions(info) -> (y_true, probs)`` is the caller's reader (for example
     ``runstore.read_predictions`` of the run folder), called only for the groups
     the question names. ``images_seen`` is each run's last images seen by run id
     (``runstore.images_seen.read_images_seen``). ``suite`` names the suite in the
-    "run it again" advice.
+    "run it again" advice. ``curves(info)`` (optional) gives a run's validation
+    curve (``analysis.trajectory.run_curve`` of its history) or None: with it, a
+    finding also says how its answer moved with budget (``Finding.budget``).
     """
     groups = tuple(question["groups"])
     title, note = str(question.get("title") or "A question without a title"), question.get("note")
@@ -351,7 +375,9 @@ def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Pre
         return finding(STATUS_SKIPPED, IMAGENET_SKIPPED)
     waiting = _waiting_sentence(members, training_now, suite)
     if waiting:
-        return finding(STATUS_WAITING, waiting)
+        # So far: the curves of every run with one, finished or still training.
+        budget, trajectories = _budget_trajectory([(groups[0], group) for group in groups[1:]], members, curves, suite)
+        return Finding(title, STATUS_WAITING, waiting, groups, None, note, budget, trajectories)
     finished = {group: [info for info in members[group] if info.status == STATUS_COMPLETE] for group in groups}
     left_out = [f"{group}: {', '.join(info.run_id for info in members[group] if info.status != STATUS_COMPLETE)}"
                 for group in groups if len(finished[group]) < len(members[group])]
@@ -384,7 +410,9 @@ def answer_question(question: Mapping, runs: Sequence[RunInfo], predictions: Pre
         verdict = _ranking_sentence(order, means, sizes, results, budget, len(y_true))
     status = STATUS_ANSWERED if any(result.detectable for result in results.values()) else STATUS_NO_DIFFERENCE
     compare = (side_key(order[1], finished[order[1]]), side_key(best, finished[best]))
-    return finding(status, differed + verdict + chance_text + left_out_text, compare)
+    budget, trajectories = _budget_trajectory([(group, best) for group in order[1:]], finished, curves, suite)
+    return Finding(title, status, differed + verdict + chance_text + left_out_text, groups, compare, note,
+                   budget, trajectories)
 
 
 def runs_asked_about(records: Sequence[Mapping], runs: Sequence[RunInfo]) -> list[RunInfo]:
@@ -398,16 +426,16 @@ def runs_asked_about(records: Sequence[Mapping], runs: Sequence[RunInfo]) -> lis
 
 
 def suite_findings(records: Sequence[Mapping], runs: Sequence[RunInfo], predictions: Predictions,
-                   images_seen: Mapping[str, float | None]) -> list[SuiteFindings]:
+                   images_seen: Mapping[str, float | None], curves: Curves | None = None) -> list[SuiteFindings]:
     """Every suite record's questions answered from ``runs``, in the records' order.
 
     ``records`` are the suites as ``runstore.suite_record.read_suite_records`` reads
     them (the caller reports the files it could not read); ``predictions`` and
-    ``images_seen`` as for ``answer_question``.
+    ``images_seen`` and ``curves`` as for ``answer_question``.
     """
     answered = []
     for record in records:
-        findings = tuple(answer_question(question, runs, predictions, images_seen, suite=record["name"])
+        findings = tuple(answer_question(question, runs, predictions, images_seen, suite=record["name"], curves=curves)
                          for question in record["questions"])
         answered.append(SuiteFindings(record["name"], str(record.get("description") or ""), findings))
     return answered

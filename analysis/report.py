@@ -41,6 +41,7 @@ from analysis.curves import curve_events
 from analysis.controlled import comparison_check
 from analysis.figures import confusion_figure, curves_figure, run_colors
 from analysis.findings import SuiteFindings, difference_sentence, shared_budget_text, spread_sentence
+from analysis.trajectory import difference_figure
 from analysis.groups import group_statistics
 from analysis.images import upscale_nearest
 from analysis.leaderboard import leaderboard_frame
@@ -411,9 +412,12 @@ def findings_section(suites: Sequence[SuiteFindings], problems: Sequence[str] = 
         items = []
         for finding in suite.findings:
             note = f" <span class='note'>{_escape(finding.note)}</span>" if finding.note else ""
+            # How the answer moved with budget (analysis.trajectory), with the chart of the compared pair.
+            budget = (f"<br><span class='budget'>{_escape(finding.budget)}</span>" if finding.budget else "")
+            chart = _figure_div(difference_figure(finding.trajectories[0])) if finding.trajectories else ""
             items.append(f"<li class='finding {_escape(finding.status.replace(' ', '-'))}'>"
                          f"<strong>{_escape(finding.title)}</strong> <span class='status'>{_escape(finding.status)}</span>"
-                         f"<br>{_escape(finding.sentence)}{note}</li>")
+                         f"<br>{_escape(finding.sentence)}{note}{budget}{chart}</li>")
         parts.append(f"<ul class='significance'>{''.join(items)}</ul>")
     return "".join(parts)
 

@@ -15,7 +15,9 @@ import streamlit as st
 from analysis.findings import (STATUS_ANSWERED, STATUS_AT_CHANCE, STATUS_NO_DIFFERENCE, STATUS_SKIPPED,
                                STATUS_WAITING, SuiteFindings, runs_asked_about, suite_findings)
 from analysis.sides import GROUP_PREFIX
+from analysis.trajectory import curve_reader
 from dashboard import state
+from runstore.history import read_history
 from runstore.images_seen import read_images_seen
 from runstore.predictions import read_predictions
 from runstore.suite_record import SUITES_DIR, read_suite_records
@@ -45,7 +47,9 @@ def _suites_key(folder: Path) -> tuple:
 def _cached_findings(folder: str, runs_key: tuple, suites_key: tuple, _runs) -> tuple[list[SuiteFindings], list[str]]:
     # _runs is not hashed: runs_key (file signature and every run's status) stands for it.
     records, problems = read_suite_records(folder)
-    return suite_findings(records, _runs, lambda info: read_predictions(info.path), read_images_seen(runs_asked_about(records, _runs))), problems
+    curves = curve_reader(lambda info: read_history(info.path))
+    return suite_findings(records, _runs, lambda info: read_predictions(info.path),
+                          read_images_seen(runs_asked_about(records, _runs)), curves), problems
 
 
 def current_findings() -> tuple[list[SuiteFindings], list[str]]:
@@ -69,6 +73,8 @@ def show_findings(link_to_compare: bool = True) -> None:
             with st.container(border=True, key=f"finding_{suite.name}_{position}"):
                 st.markdown(f"**{finding.title}** {BADGES.get(finding.status, finding.status)}")
                 st.markdown(finding.sentence)
+                if finding.budget:
+                    st.markdown(f":material/trending_up: {finding.budget}")
                 if finding.note:
                     st.caption(finding.note)
                 query = finding.compare_query()

@@ -103,13 +103,16 @@ def read_suite_findings(artifacts_dir) -> tuple[list, list[str]]:
     """The caller side of ``analysis.findings.suite_findings``, as the dashboard and the CLI read it:
     every recorded suite answered from the folder's runs, and the suite files that could not be read."""
     from analysis.findings import runs_asked_about, suite_findings
-    from runstore import list_runs, read_predictions
+    from analysis.trajectory import curve_reader
+    from runstore import list_runs, read_history, read_predictions
     from runstore.images_seen import read_images_seen
     from runstore.suite_record import read_suite_records
 
     runs = list_runs(artifacts_dir)
     records, problems = read_suite_records(artifacts_dir)
-    return suite_findings(records, runs, lambda info: read_predictions(info.path), read_images_seen(runs_asked_about(records, runs))), problems
+    return suite_findings(records, runs, lambda info: read_predictions(info.path),
+                          read_images_seen(runs_asked_about(records, runs)),
+                          curve_reader(lambda info: read_history(info.path))), problems
 
 
 def read_report_runs(artifacts_dir) -> list:

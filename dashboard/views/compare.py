@@ -28,6 +28,7 @@ from analysis.pareto import COST_COLUMNS, cost_frame, mark_front
 from analysis.replicates import compare_groups
 from analysis.sides import comparison_sides, default_pair, overlap
 from analysis.stats import compare_runs, per_class_comparison
+from analysis.trajectory import budget_sentence, curve_reader, difference_figure, pair_trajectory, still_rising
 from dashboard import comparison_widgets as widgets
 from dashboard import state
 from runstore import BrokenRun
@@ -163,6 +164,30 @@ def show_group_significance() -> None:
                + ("The interval counts both how much another seed moves a group's accuracy and how much another "
                   "draw of test images would move the difference." if result.seeds_counted else
                   "With a single run on a side, another seed could move it by more than the interval shows."))
+    show_budget_trajectory()
+
+
+def show_budget_trajectory() -> None:
+    """How B − A moved along the validation curves: the budget sentence and the difference against images seen."""
+    curve = curve_reader(state.history)
+    curves = {side.name: [c for c in (curve(ctx.info(run_id)) for run_id in side.run_ids) if c is not None]
+              for side in (side_a, side_b)}
+    st.markdown("**How the difference moved with budget** (validation accuracy along training; the test set above "
+                "is used only at the end)")
+    if not all(curves.values()):
+        st.caption("A side has no validation curve (an imported model without a history), so how the order moved "
+                   "with budget cannot be shown.")
+        return
+    try:
+        trajectory = pair_trajectory(side_a.name, curves[side_a.name], side_b.name, curves[side_b.name])
+    except ValueError as error:
+        st.caption(f"How the order moved with budget cannot be said: {error}.")
+        return
+    suites = {record.get("suite") for record in records_a + records_b}
+    st.markdown(budget_sentence([trajectory], still_rising(curves), suite=suites.pop() if len(suites) == 1 else None))
+    st.plotly_chart(difference_figure(trajectory), width="stretch", key="compare_budget_chart")
+    st.caption("Above zero: B was ahead at that budget. The band is the 95% interval across seeds at each point; "
+               "a lead is named only where it excludes zero at every later point (docs/statistics.md).")
 
 
 def show_significance() -> None:
@@ -189,6 +214,7 @@ def show_significance() -> None:
     st.table(table, width="content")
     st.caption("Only the off-diagonal cells (one run right, the other wrong) carry evidence about which run is better; "
                f"the test uses the {comparison.test.method}.")
+    show_budget_trajectory()
 
 def show_per_class() -> None:
     """Precision, recall and F1 per class for both runs, and their differences."""
