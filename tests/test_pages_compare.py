@@ -30,7 +30,10 @@ def test_compare_page_states_the_significance_result_and_runs_only_that_section(
     assert app.metric[2].value == f"{expected.difference.estimate * 100:+.2f} points"
     # Lazy tabs: the closed sections did not run, so the page cost one section, not six.
     assert "Biggest F1 gain for B" not in text
-    assert _chart_titles(app) == []
+    # The one chart is the section's own: B − A along the validation curves (single runs: no band).
+    assert _chart_titles(app) == ["Validation accuracy of vgg16-transfer-b minus simple-cnn-a against images seen "
+                                  "(a single run on a side: no band)"]
+    assert "a single run on a side, so seed variation is unknown and no lead is named" in text
 
 
 @pytest.mark.parametrize("section, check", [
