@@ -4,6 +4,7 @@ Usage::
 
     python -m analysis report --artifacts-dir artifacts --out report.html
     python -m analysis report --out report.html --runs demo-fast_cnn-s0 demo-simple_cnn-b3-s0 --notes-file notes.txt
+    python -m analysis report --format pdf --out report.pdf --paper Letter   # printed by headless Chromium
 
 It writes the same HTML file as the dashboard's Report page: the findings of
 every recorded suite first (``analysis.findings``), then the chosen runs (all
@@ -22,6 +23,7 @@ from pathlib import Path
 from analysis.findings import runs_asked_about, suite_findings
 from analysis.loading import DifferentTestImages, align_on_common_test_images, images_match_predictions
 from analysis.report import DEFAULT_TITLE, ReportRun, build_report_html
+from analysis.report_pdf import DEFAULT_PAPER, PAPERS, PdfError, write_report_pdf
 from analysis.trajectory import curve_reader
 from runstore import BrokenRun, list_runs, read_history, read_predictions, resolve_artifacts_dir
 from runstore.cifar import DataError, load_test_set
@@ -39,7 +41,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser("report", help="write the self-contained HTML report of the runs and findings")
     report.add_argument("--artifacts-dir", help="the artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")
-    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--out", required=True, help="the file to write")
+    report.add_argument("--format", choices=("html", "pdf"),
+                        help="html (self-contained, interactive) or pdf (printed by headless Chromium, which must be "
+                             "installed); default: pdf when --out ends in .pdf, html otherwise")
+    report.add_argument("--paper", choices=PAPERS, default=DEFAULT_PAPER, help="the PDF's paper size (default: A4)")
     report.add_argument("--runs", nargs="+", metavar="RUN_ID", help="runs to include (default: every finished run)")
     report.add_argument("--title", default=DEFAULT_TITLE, help="the report's title")
     report.add_argument("--notes-file", help="a text file whose contents open the report as notes (shown as plain text)")
@@ -63,8 +69,13 @@ def _chosen_runs(infos, wanted: list[str] | None):
 
 
 def write_report(artifacts_dir: str | Path | None, out: str | Path, runs: list[str] | None = None,
-                 title: str = DEFAULT_TITLE, notes: str = "") -> tuple[Path, str]:
-    """Write the report of ``artifacts_dir`` to ``out``; return the file and a one-line summary. Raises ``ReportError``."""
+                 title: str = DEFAULT_TITLE, notes: str = "", format: str | None = None,
+                 paper: str = DEFAULT_PAPER) -> tuple[Path, str]:
+    """Write the report of ``artifacts_dir`` to ``out``; return the file and a one-line summary. Raises ``ReportError``.
+
+    ``format`` is "html" or "pdf" (None: pdf when ``out`` ends in .pdf); a PDF is printed on ``paper``.
+    """
+    format = report_format(out, format)
     folder = resolve_artifacts_dir(artifacts_dir)
     infos = list_runs(folder)
     chosen = _chosen_runs(infos, runs)
@@ -103,12 +114,28 @@ def write_report(artifacts_dir: str | Path | None, out: str | Path, runs: list[s
     except ValueError as error:
         raise ReportError(f"The report could not be built: {error}") from None
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    if format == "pdf":
+        try:
+            out, size = write_report_pdf(page, out, paper=paper)
+        except PdfError as error:
+            raise ReportError(str(error)) from None
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+        size = len(page)
     questions = sum(len(suite.findings) for suite in suites)
-    summary = (f"Wrote {out} ({len(page) / 1e6:.1f} MB): {len(report_runs)} run(s) on {len(y_true):,} shared test "
+    summary = (f"Wrote {out} ({size / 1e6:.1f} MB): {len(report_runs)} run(s) on {len(y_true):,} shared test "
                f"images, {questions} finding(s) from {len(suites)} suite(s).")
     return out, summary
+
+
+def report_format(out: str | Path, format: str | None) -> str:
+    """The report's format: ``format`` when given, else pdf for an ``out`` ending in .pdf and html otherwise."""
+    if format is None:
+        return "pdf" if Path(out).suffix.lower() == ".pdf" else "html"
+    if format not in ("html", "pdf"):
+        raise ReportError(f"The format {format!r} is not html or pdf.")
+    return format
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m analysis") -> int:
@@ -120,7 +147,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m analysis") -> int
         print(f"The notes file cannot be read: {error}", file=sys.stderr)
         return 2
     try:
-        _, summary = write_report(arguments.artifacts_dir, arguments.out, arguments.runs, arguments.title, notes)
+        _, summary = write_report(arguments.artifacts_dir, arguments.out, arguments.runs, arguments.title, notes,
+                                  arguments.format, arguments.paper)
     except (ReportError, OSError) as error:
         print(f"No report written: {error}", file=sys.stderr)
         return 2

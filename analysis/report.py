@@ -442,6 +442,22 @@ table.headline th { background: #f0f2f6; }
 .answered .status { background: #dff5e3; } .at-chance .status { background: #fde9d7; }
 """
 
+# Printing (a browser's Print, or analysis.report_pdf): the page's width is the paper's, nothing
+# that cannot be cut is split across pages, headings stay with what follows, table headers repeat.
+PRINT_STYLE = """
+@media print {
+  body { max-width: none; padding: 0; font-size: 12px; }
+  h1 { margin-top: 0; } h2 { margin-top: 20px; break-after: avoid; } h3 { break-after: avoid; }
+  .js-plotly-plot, figure, .examples, tr, li, .notes { break-inside: avoid; }
+  .pair { break-after: avoid; }
+  table.headline { font-size: 10px; } table.headline th, table.headline td { padding: 2px 4px; }
+  table.headline td:first-child { overflow-wrap: break-word; }
+  section > p:first-of-type { break-after: avoid; }
+  thead { display: table-header-group; }
+  .modebar-container { display: none; }
+}
+"""
+
 
 def build_report_html(
     runs: Sequence[ReportRun],
@@ -487,7 +503,7 @@ def build_report_html(
     body = "".join(f"<section><h2>{_escape(name)}</h2>{content}</section>" for name, content in sections)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_escape(title)}</title><style>{STYLE}</style>"
+        f"<title>{_escape(title)}</title><style>{STYLE}{PRINT_STYLE}</style>"
         f"<script type='text/javascript'>{plotly.offline.get_plotlyjs()}</script></head><body>"
         f"<h1>{_escape(title)}</h1>"
         f"<p class='meta'>{len(ordered)} run(s): {_escape(', '.join(run.run_id for run in ordered))}. "

@@ -1,6 +1,7 @@
-"""Report: one click exports a self-contained HTML report and CSV files for stakeholders.
+"""Report: one click exports a self-contained HTML report and CSV files for stakeholders, and a PDF of it.
 
-UI only: the report is built by ``analysis.report``.
+UI only: the report is built by ``analysis.report`` and printed by ``analysis.report_pdf``
+(headless Chromium), the same functions as ``python -m analysis report``.
 """
 
 from datetime import datetime, timezone
@@ -9,6 +10,7 @@ import streamlit as st
 
 from analysis.report import (DEFAULT_TITLE, MAX_NOTES_CHARACTERS, ReportRun, build_report_html, group_pairs,
                              leaderboard_csv, per_class_csv)
+from analysis.report_pdf import ChromiumMissing, PdfError, print_report_pdf
 from dashboard import comparison_widgets as widgets
 from dashboard import state
 from dashboard.findings_panel import current_findings, show_findings
@@ -76,7 +78,7 @@ if built:
     size_mb = len(built["files"]["html"]) / 1e6
     st.success(f"Report ready for {len(built['runs'])} run(s): {', '.join(built['runs'])} "
                f"({size_mb:.1f} MB, most of it the embedded charting library that lets it work offline).")
-    buttons = st.columns(3)
+    buttons = st.columns(4)
     buttons[0].download_button("Download report (HTML)", built["files"]["html"], key="download_report",
                                file_name=f"cifar10-report-{built['stamp']}.html", mime="text/html", type="primary",
                                on_click="ignore", icon=":material/download:")
@@ -86,6 +88,24 @@ if built:
     buttons[2].download_button("Per-class metrics (CSV)", built["files"]["per_class"], key="download_per_class",
                                file_name=f"cifar10-per-class-{built['stamp']}.csv", mime="text/csv",
                                on_click="ignore", icon=":material/table:")
+    # Printing takes Chromium a few seconds, so only on request; the PDF then stays with the built report.
+    if "pdf" in built["files"]:
+        buttons[3].download_button("Download report (PDF)", built["files"]["pdf"], key="download_report_pdf",
+                                   file_name=f"cifar10-report-{built['stamp']}.pdf", mime="application/pdf",
+                                   on_click="ignore", icon=":material/picture_as_pdf:")
+    elif buttons[3].button("Make a PDF", key="make_pdf", icon=":material/picture_as_pdf:",
+                           help="Prints this report through headless Chromium: A4, page numbers, the findings "
+                                "on page one."):
+        with st.spinner("Printing the PDF…"):
+            try:
+                built["files"]["pdf"] = print_report_pdf(built["files"]["html"].decode("utf-8"))
+                built.pop("pdf_problem", None)
+            except PdfError as error:
+                built["pdf_problem"] = (isinstance(error, ChromiumMissing), str(error))
+        st.rerun()
+    if built.get("pdf_problem"):
+        missing, message = built["pdf_problem"]
+        (st.info if missing else st.error)(f"No PDF: {message}", icon=":material/picture_as_pdf:")
     if built["runs"] != chosen:
         st.caption("The choice of runs changed since the report was built: press **Build report** again to update it.")
 else:
