@@ -9,6 +9,8 @@ SUITE ?= demo
 # plain process) and the address to listen on (default 127.0.0.1, from dashboard/.streamlit/config.toml).
 WORKERS ?=
 ADDRESS ?=
+# make serve READ_ONLY=1: nothing is written under the artifacts folder (no Add a model; dashboard/access.py).
+READ_ONLY ?=
 
 .PHONY: setup demo serve train-demo test test-fast bench clean-venv
 
@@ -30,7 +32,7 @@ demo: setup
 # One Streamlit process per core behind nginx with sticky sessions (dashboard/serve.py);
 # without nginx, one process, and it says why.
 serve: setup
-	$(PY) -m dashboard.serve --port $(PORT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(ADDRESS),--address $(ADDRESS))
+	$(PY) -m dashboard.serve --port $(PORT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(ADDRESS),--address $(ADDRESS)) $(if $(filter 1 yes true,$(READ_ONLY)),--read-only)
 
 train-demo: setup
 	$(PY) -m training suite $(SUITE)

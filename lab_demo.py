@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 
+from dashboard.access import READ_ONLY_ENV
 from dashboard.launch import DASHBOARD_APP, REPO_ROOT, dashboard_environment, streamlit_command, warm_up_in_background
 from runstore.layout import resolve_artifacts_dir
 
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m lab_demo") -> int
     parser.add_argument("--suite", default="demo", help="suite to train in the background (default: demo)")
     parser.add_argument("--port", type=int, default=8501, help="dashboard port (default 8501)")
     parser.add_argument("--artifacts-dir", help="artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="the dashboard writes nothing (no Add a model); the suite still trains")
     arguments = parser.parse_args(argv)
 
     # Resolved here, in the caller's folder: both children start above the packages (site-packages when installed).
@@ -61,6 +64,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m lab_demo") -> int
     if DASHBOARD_APP.is_file():
         # The server's own environment (its malloc settings); the trainer keeps the plain one.
         served = {**dashboard_environment(), **environment}
+        if arguments.read_only:
+            served[READ_ONLY_ENV] = "1"  # the dashboard only: the trainer writes its runs as ever
         dashboard = subprocess.Popen(streamlit_command(arguments.port), cwd=REPO_ROOT, env=served)
         # Classify's models load as soon as the server is up, not when the first visitor arrives.
         warm_up_in_background(f"http://127.0.0.1:{arguments.port}", dashboard, os.devnull, served)

@@ -16,7 +16,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import state  # noqa: E402
+from dashboard import access_gate, state  # noqa: E402
 from dashboard.streamlit_patches.script_run_cost import (  # noqa: E402
     freeze_long_lived_objects,
     keep_keras_session_between_runs,
@@ -32,9 +32,10 @@ PAGES_DIR = Path(__file__).parent / "views"
 st.set_page_config(page_title="CIFAR-10 model lab", page_icon=":material/science:", layout="wide")
 
 
-def page(name: str, title: str, icon: str, default: bool = False) -> st.Page:
-    """A page of ``dashboard/views/<name>.py`` served at URL path ``/<name>``."""
-    return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, default=default)
+def page(name: str, title: str, icon: str, default: bool = False, visible: bool = True) -> st.Page:
+    """A page of ``dashboard/views/<name>.py`` served at URL path ``/<name>`` (listed in the navigation if ``visible``)."""
+    return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, default=default,
+                   visibility="visible" if visible else "hidden")
 
 
 # The Overview has one address, "/": Streamlit serves the default page at the root only
@@ -51,6 +52,8 @@ def old_overview_address() -> None:
 
 old_overview = st.Page(old_overview_address, title="Overview", url_path="overview", visibility="hidden")
 
+# Read-only mode and the admin token (dashboard.access): decided once per run, here, for every page.
+access = access_gate.current()
 navigation = st.navigation(
     {
         "Results": [
@@ -68,7 +71,8 @@ navigation = st.navigation(
         "Try it": [
             page("classify", "Classify", ":material/upload:"),
             page("data", "Data", ":material/photo_library:"),
-            page("add_model", "Add a model", ":material/add_circle:"),
+            # Read-only: not listed, and its URL answers with the refusal (the page checks before any widget).
+            page("add_model", "Add a model", ":material/add_circle:", visible=access_gate.add_model_visible(access)),
         ],
     },
     expanded=True,
@@ -79,6 +83,7 @@ st.html("<style>[data-testid=stImage] img { image-rendering: pixelated; }</style
 with st.sidebar:
     st.markdown("### :material/science: CIFAR-10 model lab")
 state.render_sidebar()
+access_gate.render_sidebar(access)
 
 
 # Seconds between the page that starts the warm-up and the warm-up itself (see serving.warmup.start_warmup).

@@ -181,17 +181,19 @@ def stop_processes(processes: list[subprocess.Popen], grace_seconds: float = 15.
 def serve_dashboard(artifacts_dir: str | os.PathLike, log_path: str | os.PathLike,
                     cifar10_dir: str | os.PathLike | None = None,
                     start_timeout: float = START_TIMEOUT_SECONDS,
-                    checkout: str | os.PathLike | None = None) -> Iterator[DashboardServer]:
+                    checkout: str | os.PathLike | None = None,
+                    settings: dict[str, str] | None = None) -> Iterator[DashboardServer]:
     """Serve the dashboard over ``artifacts_dir`` on a free loopback port until the block ends.
 
     ``cifar10_dir`` sets ``CIFAR10_DIR`` for the server (else the caller's
     environment stands). The server's stdout and stderr go to ``log_path``.
     ``checkout`` serves another checkout's dashboard (a benchmark's baseline) instead of this one.
+    ``settings`` are more environment variables for the server (``LAB_READ_ONLY``, ``LAB_ADMIN_TOKEN``).
     """
-    server = start_dashboard(free_port(), log_path, dashboard_environment(artifacts_dir, cifar10_dir), checkout)
+    environment = {**dashboard_environment(artifacts_dir, cifar10_dir), **(settings or {})}
+    server = start_dashboard(free_port(), log_path, environment, checkout)
     try:
         wait_until_healthy(server.base_url, server.process, server.log_path, start_timeout)
-        environment = dashboard_environment(artifacts_dir, cifar10_dir)
         server.warm_up = warm_up_in_background(server.base_url, server.process, server.log_path, environment, start_timeout)
         yield server
     finally:

@@ -3,6 +3,10 @@
     python -m dashboard.serve                      # one Streamlit process per CPU core behind nginx, 127.0.0.1:8501
     python -m dashboard.serve --workers 1          # one plain Streamlit process, no proxy
     python -m dashboard.serve --address 0.0.0.0    # listen on every interface (read docs/security.md first)
+    python -m dashboard.serve --read-only          # nothing is written: no Add a model (also LAB_READ_ONLY=1)
+
+On a non-loopback address without --read-only, Add a model needs ``LAB_ADMIN_TOKEN``
+(``dashboard.access``); without one it is off.
 
 Why: one Streamlit process runs every session's script under Python's one
 interpreter lock, so it uses about one core however many the machine has.
@@ -38,6 +42,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from dashboard.access import (LISTEN_ADDRESS_ENV, READ_ONLY_ENV, WRITES_OFF, WRITES_TOKEN, access_from_environment,
+                              check_settings, is_loopback)
 from dashboard.launch import (
     DASHBOARD_APP,
     REPO_ROOT,
@@ -90,6 +96,17 @@ def _config_of(checkout: Path) -> Path:
     """A checkout's Streamlit settings: beside dashboard/app.py, or at its root in checkouts before they moved."""
     beside_app = checkout / "dashboard" / ".streamlit" / "config.toml"
     return beside_app if beside_app.is_file() else checkout / ".streamlit" / "config.toml"
+
+
+def with_listen_address(environment: dict[str, str], address: str | None) -> dict[str, str]:
+    """``environment`` naming the address visitors reach (``LAB_LISTEN_ADDRESS``), which decides who may write.
+
+    Behind nginx the Streamlit processes listen on loopback, so they learn nginx's address from it.
+    A public ``address`` always wins; a loopback one leaves a value the operator set (a proxy of theirs).
+    """
+    if address and (not is_loopback(address) or LISTEN_ADDRESS_ENV not in environment):
+        environment[LISTEN_ADDRESS_ENV] = address
+    return environment
 
 
 def port_in_use(address: str, port: int) -> bool:
@@ -192,7 +209,7 @@ def serve_workers(workers: int, runtime_dir: str | os.PathLike, port: int | None
         raise FileNotFoundError("nginx is not installed (Debian: apt-get install nginx-light)")
     runtime_dir = Path(runtime_dir).resolve()
     runtime_dir.mkdir(parents=True, exist_ok=True)
-    environment = dashboard_environment(artifacts_dir, cifar10_dir)
+    environment = with_listen_address(dashboard_environment(artifacts_dir, cifar10_dir), address)
     _, upload_megabytes = streamlit_settings(_config_of(Path(checkout) if checkout else REPO_ROOT))
     backends: list[DashboardServer] = []
     proxy = None
@@ -237,7 +254,7 @@ def _raise_stop(signal_number, frame) -> None:
 def serve_one_process(port: int, address: str | None, artifacts_dir: str | None, app: str | None) -> int:
     """Serve with one plain ``streamlit run`` in the foreground (its output on this terminal); its exit status."""
     script = Path(app).resolve() if app else DASHBOARD_APP
-    environment = dashboard_environment(artifacts_dir)
+    environment = with_listen_address(dashboard_environment(artifacts_dir), address)
     process = subprocess.Popen(streamlit_command(port, address, script), cwd=REPO_ROOT, env=environment)
     # Its output is on this terminal, which is where a failed warm-up's log would point too.
     warm_up_in_background(f"http://127.0.0.1:{port}", process, "/dev/stdout", environment)
@@ -279,6 +296,9 @@ def parse_arguments(argv: list[str] | None = None, prog: str = "python -m dashbo
     parser.add_argument("--artifacts-dir", help="artifacts folder (default: $ARTIFACTS_DIR or ./artifacts)")
     parser.add_argument("--runtime-dir", help="folder for nginx's configuration, logs and buffers and the "
                         "Streamlit logs (default: a temporary folder, removed at exit)")
+    parser.add_argument("--read-only", action="store_true",
+                        help=f"write nothing under the artifacts folder: no Add a model, no stored latency "
+                             f"(same as {READ_ONLY_ENV}=1)")
     parser.add_argument("--app", help=argparse.SUPPRESS)  # another Streamlit script (tests)
     arguments = parser.parse_args(argv)
     if arguments.workers < 1:
@@ -288,10 +308,30 @@ def parse_arguments(argv: list[str] | None = None, prog: str = "python -m dashbo
     return arguments
 
 
+def access_line(access) -> str:
+    """One line at start saying who may write (``dashboard.access.Access``)."""
+    if access.read_only:
+        return "Read-only: nothing is written under the artifacts folder; Add a model is off."
+    if access.writes == WRITES_OFF:
+        return (f"Listening on {access.listen_address}: Add a model is off until LAB_ADMIN_TOKEN is set "
+                "(or start with --read-only to say so plainly).")
+    if access.writes == WRITES_TOKEN:
+        return f"Listening on {access.listen_address}: Add a model asks for LAB_ADMIN_TOKEN."
+    return "Read-write on this machine only (loopback)."
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m dashboard.serve") -> int:
     """Serve the dashboard as the arguments say; return the exit status."""
     arguments = parse_arguments(argv, prog)
     address = arguments.address or streamlit_settings()[0]
+    if arguments.read_only:
+        os.environ[READ_ONLY_ENV] = "1"  # every Streamlit process inherits it
+    try:
+        check_settings(os.environ)
+    except ValueError as problem:
+        print(f"Not started: {problem}", file=sys.stderr, flush=True)
+        return 2
+    print(access_line(access_from_environment(os.environ, address)), flush=True)
     if port_in_use(address, arguments.port):
         print(f"Port {arguments.port} on {address} is in use (another dashboard?). Stop that program, or choose "
               f"another port: make serve PORT={arguments.port + 1}", file=sys.stderr, flush=True)

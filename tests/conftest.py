@@ -17,6 +17,10 @@ import pytest
 # Keep TensorFlow quiet and deterministic in every test process.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+# AppTest runs the app without a server, so Streamlit's server.address is unset there, which
+# dashboard.access reads as "every interface" and so locks Add a model. The tests' servers listen
+# on loopback; the tests of public servers (test_dashboard_access, test_browser_access) set their own.
+os.environ.setdefault("LAB_LISTEN_ADDRESS", "127.0.0.1")
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -8,7 +8,7 @@ import time
 
 import streamlit as st
 
-from dashboard import state
+from dashboard import access_gate, state
 from runstore import BrokenRun, read_run_record, run_dir
 from serving.model_upload import (
     HISTORY_SUFFIXES,
@@ -31,6 +31,8 @@ from serving.model_upload import (
 POLL_SECONDS = 0.5
 
 st.title("Add a model")
+# Before any widget: a read-only or locked server never shows an uploader, so no upload reaches the import.
+access_gate.require_write("Add a model")
 st.markdown(
     "Upload a model trained anywhere (a notebook, Colab, a script) and the lab evaluates it on the "
     "10,000 CIFAR-10 test images, then lists it with the other runs: every page can use it. "
@@ -76,6 +78,7 @@ if not st.button("Evaluate and add", type="primary", disabled=upload is None, ke
     st.stop()
 
 artifacts = state.artifacts_dir()
+access_gate.require_write("Add a model")  # again right before the first write: the token may have been cleared
 try:
     check_model_upload(upload.name, upload.size, limit_mb * MEGABYTE)
     if history is not None:

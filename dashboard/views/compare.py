@@ -29,6 +29,7 @@ from analysis.replicates import compare_groups
 from analysis.sides import comparison_sides, default_pair, overlap
 from analysis.stats import compare_runs, per_class_comparison
 from analysis.trajectory import budget_sentence, curve_reader, difference_figure, pair_trajectory, still_rising
+from dashboard import access_gate
 from dashboard import comparison_widgets as widgets
 from dashboard import state
 from runstore import BrokenRun
@@ -46,6 +47,9 @@ def measure_latency_of(run_ids: list[str]) -> None:
     from serving.models import ModelRefused
     from serving.predict import measure_latency
 
+    if not access_gate.may_write():  # the callback runs on the server, whatever button the browser sent
+        st.session_state[MEASURE_MESSAGES_KEY] = [("error", access_gate.current().refusal("Measuring latency"))]
+        return
     current = state.context()
     messages = []
     with st.spinner(f"Measuring {len(run_ids)} model(s) on the CPU…"):
@@ -289,16 +293,25 @@ def show_calibration() -> None:
             bins[run_id] = reliability_bins(confidence, correct)
             summary = calibration_summary(labels, probs)
             eces[run_id] = summary["ece"]
-            summaries.append({"run": run_id, **summary})
+            trust = state.trust(ctx.info(run_id))
+            summaries.append({"run": run_id, **summary, "temperature": trust.temperature,
+                              "ece_calibrated": trust.ece_after, "flagged": trust.test_flag_rate})
         st.plotly_chart(reliability_figure(bins, eces, ctx.colors), width="stretch", key="reliability_chart")
         st.dataframe(pd.DataFrame(summaries), hide_index=True, width="stretch", column_config={
             "ece": st.column_config.NumberColumn("ECE", format="%.3f", help="Expected calibration error; 0 is perfect."),
             "mean_confidence": st.column_config.NumberColumn("mean confidence", format="percent"),
             "accuracy": st.column_config.NumberColumn("accuracy", format="percent"),
             "mean_confidence_when_wrong": st.column_config.NumberColumn("mean confidence when wrong", format="percent"),
+            "temperature": st.column_config.NumberColumn("temperature", format="%.2f",
+                                                         help="Fitted on the run's validation images; empty: none stored."),
+            "ece_calibrated": st.column_config.NumberColumn("ECE calibrated", format="%.3f",
+                                                            help="ECE on the test images after the temperature."),
+            "flagged": st.column_config.NumberColumn("flagged unlike CIFAR-10", format="percent",
+                                                     help="Share of the test images Classify's warning would flag."),
         })
         st.caption("A point below the dotted line means the run is over-confident at that confidence: it is right "
-                   "less often than it claims.")
+                   "less often than it claims. The chart shows the raw probabilities; Classify and the galleries use "
+                   "the calibrated ones (temperature fitted on the validation images, never the test images).")
         histogram_columns = st.columns(2)
         for position, (run_id, (labels, probs)) in enumerate(loaded.items()):
             confidence, correct = confidence_and_correct(labels, probs)
@@ -331,7 +344,10 @@ def show_costs() -> None:
     unmeasured = costs.loc[costs["single_ms"].isna(), "run_id"].tolist()
     for kind, message in st.session_state.pop(MEASURE_MESSAGES_KEY, []):
         (st.success if kind == "success" else st.error)(message)
-    if unmeasured:
+    if unmeasured and not access_gate.may_write():
+        # Measuring stores the result in the run's run.json: a write, refused on a read-only or locked server.
+        st.caption(access_gate.current().refusal("Measuring latency"))
+    elif unmeasured:
         st.markdown("**Measure latency** on this machine's CPU: one image and a batch of 256, median of 5 timed "
                     "calls after a warm-up. The result is stored with the run, so this happens once.")
         to_measure = st.multiselect("Runs to measure", unmeasured, default=unmeasured, key="measure_runs")
