@@ -304,8 +304,8 @@ def trajectory_clause(trajectory: PairTrajectory) -> str:
                 ).replace("+-", "−")
     if t.kind == KIND_NONE:
         last = t.points.iloc[-1]
-        return (f"{t.name_a} against {t.name_b}: no consistent order at any budget up to {_range_text(t)} "
-                f"(at the end {t.name_b} − {t.name_a} = {last['difference'] * 100:+.1f} points on validation, 95% "
+        return (f"{t.name_a} against {t.name_b}: no consistent order at any budget up to {_range_text(t)}; at the "
+                f"end {t.name_b} − {t.name_a} = {last['difference'] * 100:+.1f} points on validation (95% "
                 f"interval {last['lower'] * 100:+.1f} to {last['upper'] * 100:+.1f}; {_seeds(t)})").replace("-", "−")
     first = float(t.points["images_seen"].iloc[0])
     lead = (f"{t.leader} leads at every evaluation from {_images(first)} to the end" if t.lead_from == first
@@ -366,8 +366,8 @@ def budget_sentence(trajectories: Sequence[PairTrajectory], rising: Mapping[str,
     if not trajectories:
         raise ValueError("A budget sentence needs at least one pair of groups.")
     text = "On validation along the way: " + "; ".join(trajectory_clause(t) for t in trajectories) + "."
-    if not rising:
-        return text
+    if not rising or any(t.still_training for t in trajectories):
+        return text  # a run still training has not reached its budget: too early to call the budget small
     growth = ", ".join(f"{group} +{gain * 100:.1f} points" for group, gain in rising.items())
     growth = (f"validation accuracy was still rising at the end ({growth} over the last third of "
               f"{'its curve' if len(rising) == 1 else 'their curves'}, 95% interval above zero across seeds)")

@@ -109,3 +109,16 @@ def test_the_report_and_the_cli_carry_the_budget_sentence_and_its_chart(env, tmp
     for finding in _findings(env):
         assert html.escape(finding.budget) in page
     assert page.count("Validation accuracy of b3 minus b1 against images seen") == 1
+
+
+def test_a_question_waiting_for_a_run_still_training_says_how_the_order_moved_so_far(tmp_path):
+    from tests.factories import make_run
+
+    write_curves(tmp_path, make_group(tmp_path, "b1", 0.4), BASE, seed=1)
+    write_curves(tmp_path, make_group(tmp_path, "b3", 0.6), BASE + CROSSING, seed=2)
+    make_run(tmp_path, "b3-s9", status="running", group="b3", seed=9, epochs=6, train_images=500)
+    write_suite_record(tmp_path, "demo", "Depth.", QUESTIONS[:1])
+    (finding,) = _findings(tmp_path)
+    assert finding.status == "waiting"
+    assert "up to 3,000 images seen" in finding.budget or "to the end (3,000 images seen" in finding.budget
+    assert "so far: 1 run still training" in finding.budget and "too small" not in finding.budget
