@@ -452,7 +452,7 @@ PRINT_STYLE = """
   .pair { break-after: avoid; }
   table.headline { font-size: 10px; } table.headline th, table.headline td { padding: 2px 4px; }
   table.headline td:first-child { overflow-wrap: break-word; }
-  section > p:first-of-type { break-after: avoid; }
+  section > p:first-of-type { break-after: avoid; } section > p:first-of-type + div { break-before: avoid; }
   thead { display: table-header-group; }
   .modebar-container { display: none; }
 }

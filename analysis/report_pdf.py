@@ -42,11 +42,12 @@ DEFAULT_PAPER = "A4"
 PRINT_TIMEOUT_S = 120
 # Page margins; the bottom one holds the page-number footer.
 MARGINS = {"top": "12mm", "right": "12mm", "bottom": "16mm", "left": "12mm"}
-# Printed at 85%: two confusion matrices (560 px each) fit on a page, and wide tables keep their columns.
-PRINT_SCALE = 0.85
+# Printed smaller than the screen: two confusion matrices (560 px each) fit on a page, and wide
+# tables keep their columns (Letter is shorter than A4, so a little smaller still).
+PRINT_SCALE = {"A4": 0.85, "Letter": 0.8}
 # Paper widths in CSS pixels (96 per inch) less the side margins, at the print scale: the window
 # is this wide, so every chart is drawn at the width it is printed at.
-PRINTABLE_WIDTH_PX = {paper: round((width_mm - 24) / 25.4 * 96 / PRINT_SCALE)
+PRINTABLE_WIDTH_PX = {paper: round((width_mm - 24) / 25.4 * 96 / PRINT_SCALE[paper])
                       for paper, width_mm in (("A4", 210), ("Letter", 8.5 * 25.4))}
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -59,11 +60,24 @@ _EXIT_MISSING = 3
 _EXIT_FAILED = 4
 
 # Every chart redrawn at the print layout's width (Plotly's resize returns a promise that
-# settles once the chart is drawn again), then the fonts, then a count of undrawn charts.
+# settles once the chart is drawn again) and tall enough for its whole legend, then the fonts,
+# then a count of undrawn charts.
 _DRAW_CHARTS = """async () => {
   const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
   if (plots.length && !window.Plotly) { throw new Error('plotly.js did not load in the report page'); }
   await Promise.all(plots.map((plot) => window.Plotly.Plots.resize(plot)));
+  // A legend taller than Plotly allows scrolls on screen and is cut on paper: make the chart taller.
+  const hiddenLegend = (plot) => {
+    const legend = plot._fullLayout.legend;
+    return legend && legend._height > legend._effHeight + 1 ? legend._height - legend._effHeight : 0;
+  };
+  for (const plot of plots) {
+    for (let tries = 0; tries < 5 && hiddenLegend(plot); tries++) {
+      const height = plot._fullLayout.height + 2 * hiddenLegend(plot);
+      plot.style.height = `${height}px`;  // the chart's div has the figure's height in its style
+      await window.Plotly.relayout(plot, {height});
+    }
+  }
   await document.fonts.ready;
   return plots.filter((plot) => !(plot._fullLayout && plot.querySelector('.main-svg'))).length;
 }"""
@@ -129,7 +143,7 @@ def _print_in_this_process(html_file: Path, pdf_file: Path, paper: str, chromium
             if undrawn:
                 raise PdfError(f"{undrawn} chart(s) of the report were not drawn, so no PDF was written. "
                                "Open the HTML report in a browser to see why.")
-            page.pdf(path=str(pdf_file), format=paper, scale=PRINT_SCALE, print_background=True, margin=MARGINS,
+            page.pdf(path=str(pdf_file), format=paper, scale=PRINT_SCALE[paper], print_background=True, margin=MARGINS,
                      display_header_footer=True, header_template="<span></span>", footer_template=_FOOTER)
         finally:
             browser.close()
