@@ -256,6 +256,11 @@ def pair_trajectory(name_a: str, curves_a: Sequence[Curve], name_b: str, curves_
                           **base)
 
 
+def _signed(value: float) -> str:
+    """``+6.1`` or ``−2.4`` (a true minus sign): a fraction as signed points."""
+    return f"{value * 100:+.1f}".replace("-", "−")
+
+
 def _images(value: float) -> str:
     return f"{value:,.0f} images"
 
@@ -271,8 +276,8 @@ def _end_text(trajectory: PairTrajectory) -> str:
     last = trajectory.points.iloc[-1]
     sign = -1 if trajectory.leader == trajectory.name_a else 1
     estimate, low, high = sign * last["difference"], *sorted((sign * last["lower"], sign * last["upper"]))
-    return (f"{estimate * 100:+.1f} points on validation (95% interval {low * 100:.1f} to {high * 100:.1f}; "
-            f"{_seeds(trajectory)})").replace("-", "−")
+    return (f"{_signed(estimate)} points on validation (95% interval {_signed(low)} to {_signed(high)}; "
+            f"{_seeds(trajectory)})")
 
 
 def _range_text(trajectory: PairTrajectory) -> str:
@@ -300,13 +305,12 @@ def trajectory_clause(trajectory: PairTrajectory) -> str:
         above = int((t.points["difference"] > 0).sum())
         return (f"{t.name_a} against {t.name_b} up to {_range_text(t)}: a single run on a side, so seed variation is "
                 f"unknown and no lead is named; on validation {t.name_b} was above {t.name_a} at {above} of "
-                f"{len(t.points)} evaluations and at the end by {last['difference'] * 100:+.1f} points"
-                ).replace("+-", "−")
+                f"{len(t.points)} evaluations and at the end by {_signed(last['difference'])} points")
     if t.kind == KIND_NONE:
         last = t.points.iloc[-1]
         return (f"{t.name_a} against {t.name_b}: no consistent order at any budget up to {_range_text(t)}; at the "
-                f"end {t.name_b} − {t.name_a} = {last['difference'] * 100:+.1f} points on validation (95% "
-                f"interval {last['lower'] * 100:+.1f} to {last['upper'] * 100:+.1f}; {_seeds(t)})").replace("-", "−")
+                f"end {t.name_b} − {t.name_a} = {_signed(last['difference'])} points on validation (95% "
+                f"interval {_signed(last['lower'])} to {_signed(last['upper'])}; {_seeds(t)})")
     first = float(t.points["images_seen"].iloc[0])
     lead = (f"{t.leader} leads at every evaluation from {_images(first)} to the end" if t.lead_from == first
             else f"{t.leader} leads from about {_images(t.lead_from)} to the end")
@@ -316,33 +320,45 @@ def trajectory_clause(trajectory: PairTrajectory) -> str:
     return f"{lead} ({_range_text(t)}): {_end_text(t)}"
 
 
+def _within_seed_slope(curves: Sequence[np.ndarray], share: float) -> tuple[float, float, int]:
+    """Least-squares slope per evaluation over the last ``share`` of each curve, one intercept per seed.
+
+    Returns the slope, its standard error and the degrees of freedom.
+    """
+    points = max(MIN_POINTS, int(np.ceil(min(len(y) for y in curves) * share)))
+    x = np.arange(points) - (points - 1) / 2
+    tails = np.array([y[-points:] - y[-points:].mean() for y in curves])
+    slope = float((tails * x).sum() / (len(curves) * (x * x).sum()))
+    df = len(curves) * (points - 1) - 1
+    residual = np.sqrt(((tails - slope * x) ** 2).sum() / df) if df > 0 else np.inf
+    return slope, float(residual / np.sqrt(len(curves) * (x * x).sum())), df
+
+
 def _rising(curves: Sequence[Curve], confidence: float = CONFIDENCE) -> float | None:
-    """The group's gain over the last third of its curve when clearly above zero across seeds, else None."""
-    if len(curves) < 2:
+    """The group's slope (fraction per evaluation) when its curves were clearly still rising at the end, else None."""
+    values = [check_curve(curve)[1] for curve in curves]
+    if min(len(y) for y in values) < 2 * MIN_POINTS:
         return None
-    gains = []
-    for x, y in (check_curve(curve) for curve in curves):
-        third = max(1, len(y) // 3)
-        if len(y) < 2 * third or len(y) < MIN_POINTS:
-            return None
-        gains.append(y[-third:].mean() - y[-2 * third:-third].mean())
-    gains = np.array(gains)
-    spread = gains.std(ddof=1) / np.sqrt(len(gains))
-    lower = gains.mean() - scipy_stats.t.ppf(1 - (1 - confidence) / 2, len(gains) - 1) * spread
-    return float(gains.mean()) if lower > 0 else None
+    slope, error, df = _within_seed_slope(values, 2 / 3)
+    late, _, _ = _within_seed_slope(values, 1 / 2)
+    lower = slope - scipy_stats.t.ppf(1 - (1 - confidence) / 2, df) * error
+    # Rising over the last two thirds, and not flattened out over the last half.
+    return slope if lower > 0 and late > 0 else None
 
 
 def still_rising(curves_by_group: Mapping[str, Sequence[Curve]]) -> dict[str, float]:
-    """Groups whose validation accuracy was still clearly rising at the end, with their gain (fraction).
+    """Groups whose validation accuracy was clearly still rising at the end, with their slope (fraction an evaluation).
 
-    Gain: the mean of the last third of the curve minus the third before it, per
-    seed; "clearly" when its 95% t interval across seeds is above zero.
+    "Clearly": the least-squares slope over the last two thirds of the curves,
+    one intercept per seed, has a 95% t interval above zero, and the slope over
+    the last half is above zero too (a curve that rose and then flattened is not
+    rising). Six evaluations at least.
     """
     rising = {}
     for group, curves in curves_by_group.items():
-        gain = _rising(curves)
-        if gain is not None:
-            rising[group] = gain
+        slope = _rising(curves)
+        if slope is not None:
+            rising[group] = slope
     return rising
 
 
@@ -368,9 +384,9 @@ def budget_sentence(trajectories: Sequence[PairTrajectory], rising: Mapping[str,
     text = "On validation along the way: " + "; ".join(trajectory_clause(t) for t in trajectories) + "."
     if not rising or any(t.still_training for t in trajectories):
         return text  # a run still training has not reached its budget: too early to call the budget small
-    growth = ", ".join(f"{group} +{gain * 100:.1f} points" for group, gain in rising.items())
-    growth = (f"validation accuracy was still rising at the end ({growth} over the last third of "
-              f"{'its curve' if len(rising) == 1 else 'their curves'}, 95% interval above zero across seeds)")
+    growth = ", ".join(f"{group} +{slope * 100:.1f} points" for group, slope in rising.items())
+    growth = (f"validation accuracy was still rising at the end ({growth} an evaluation over the last two thirds "
+              "of training, 95% interval above zero)")
     if any(_unsettled(trajectory, rising) for trajectory in trajectories):
         text += f" This budget is too small to settle the question: {growth}, so the order may change with more training"
         return text + (f"; run `{STUDY_COMMAND}`." if suite != "study" else ".")
