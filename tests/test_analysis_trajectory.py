@@ -186,3 +186,17 @@ def test_a_lead_that_widens_while_curves_rise_is_not_called_too_small():
     sentence = budget_sentence([trajectory], still_rising(curves), suite="demo")
     assert "too small" not in sentence and "The lead held while validation accuracy was still rising" in sentence
     assert STUDY_COMMAND not in sentence
+
+
+def test_group_names_keep_their_hyphens_and_numbers_get_true_minus_signs():
+    result = pair_trajectory("demo-b1-adam", group(BASE + 0.05, seed=1), "demo-b3-adam", group(BASE, seed=2))
+    assert result.leader == "demo-b1-adam" and "demo-b1-adam leads" in result.sentence
+    equal = pair_trajectory("demo-b1-adam", group(BASE, noise=0.05, seed=3), "demo-b3-adam",
+                            group(BASE - 0.01, noise=0.05, seed=4))
+    assert "demo-b3-adam − demo-b1-adam = " in equal.sentence and "−" in equal.sentence.split("interval")[1]
+
+
+def test_a_single_seed_still_rising_counts_and_a_flattened_curve_does_not():
+    rising = [(POINTS, np.linspace(0.2, 0.4, 10))]
+    flattened = [(POINTS, np.minimum(np.linspace(0.2, 0.6, 10), 0.35) + np.array([0, 0.003] * 5))]
+    assert list(still_rising({"up": rising, "flat": flattened})) == ["up"]
