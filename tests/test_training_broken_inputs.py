@@ -140,7 +140,7 @@ def write_suites(tmp_path: Path, suite: dict) -> Path:
 @pytest.mark.parametrize(("suite", "says"), [
     ({"runs": [{"model": "simple_cnn", "epoch": 3}]}, "run 1 (?): Unknown config key(s) epoch. Valid keys:"),
     ({"runs": [{"model": "simple_cnn", "epochs": "three"}]}, "run 1 (?): Config key 'epochs' should be int or null, got 'three'"),
-    ({"defualts": {}, "runs": []}, "unknown key(s) defualts; valid: description, defaults, runs, questions"),
+    ({"defualts": {}, "runs": []}, "unknown key(s) defualts; valid: description, stated_minutes, meant_for, defaults, runs, questions"),
     ({"runs": {"model": "simple_cnn"}}, "'runs' must be a JSON list, got dict"),
     ({"defaults": ["simple_cnn"], "runs": []}, "'defaults' must be a JSON object, got list"),
     ({"runs": ["simple_cnn"]}, "every entry of 'runs' must be a JSON object"),

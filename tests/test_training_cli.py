@@ -31,7 +31,7 @@ def _exit_code(argv):
         (["run", "--model", "fast_cnn", "--blocks", "2"], "blocks applies to simple_cnn only, not fast_cnn (flag --blocks)"),
         (["run", "--model", "simple_cnn", "--weights", "imagenet"], "takes --weights none only"),
         (["run", "--model", "simple_cnn", "--run-id", "../up"], "Invalid run id"),
-        (["suite", "nope", "--dry-run"], "Unknown suite 'nope'. Valid suites: demo, demo-long, seed"),
+        (["suite", "nope", "--dry-run"], "Unknown suite 'nope'. Valid suites: demo, demo-long, study, seed"),
     ],
 )
 def test_bad_values_exit_2_with_a_message(argv, message, capsys):
@@ -89,7 +89,7 @@ def test_models_lists_the_registry(capsys):
 
 
 def test_demo_suite_dry_run_prints_the_plan(tmp_path, capsys):
-    assert _exit_code(["suite", "demo", "--dry-run", "--artifacts-dir", str(tmp_path)]) == 0
+    assert _exit_code(["suite", "demo", "--dry-run", "--no-estimate", "--artifacts-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for run_id in ("demo-b1-adam-s0", "demo-b3-adam-s2", "demo-b1-sgd-s1", "demo-vgg16_bn-s0", "demo-fast_cnn-s0"):
         assert run_id in out
@@ -98,6 +98,8 @@ def test_demo_suite_dry_run_prints_the_plan(tmp_path, capsys):
     assert "Skipped question 'What do ImageNet weights buy VGG16 over random weights?'" in out
     assert "demo-transfer-random" not in out
     assert not (tmp_path / "runs").exists()  # a dry run writes nothing
+    # The questions with their groups' seeds and budgets (the time estimate: tests/test_training_plan_estimate.py).
+    assert "Questions:" in out and "demo-b1-adam: 3 seed(s) [0, 1, 2], 8 x 250 images, train_images=2000" in out
 
 
 def test_every_suite_entry_is_a_valid_config():
@@ -110,21 +112,57 @@ def test_every_suite_entry_is_a_valid_config():
         assert len(ids) == len(set(ids)) and all(run_id.startswith(f"{name}-") for run_id in ids)
 
 
-@pytest.mark.parametrize("name", ["demo", "demo-long"])
-def test_the_demo_suites_ask_controlled_questions_with_replicates_and_real_curves(name):
+DEPTH_AND_OPTIMIZER = ("Does a deeper simple_cnn learn more", "Which optimizer trains simple_cnn best")
+
+
+@pytest.mark.parametrize("name, questions, evaluations", [("demo", 6, 8), ("demo-long", 5, 8), ("study", 6, 10), ("seed", 7, 10)])
+def test_the_suites_ask_controlled_questions_with_replicates_and_real_curves(name, questions, evaluations):
+    from training.suites import get_suite
+
+    suite = get_suite(name)  # validates every question: groups differ in their factor only
+    groups = {config.group: [other for other in suite.runs if other.group == config.group] for config in suite.runs}
+    assert len(suite.questions) == questions
+    # Depth and optimizer: at least 3 seeds per group; every other question at least 2 (the demo's VGG group aside).
+    for question in suite.questions:
+        least = 3 if question["title"].startswith(DEPTH_AND_OPTIMIZER) else (2 if name in ("study", "seed") else 1)
+        assert all(len(groups[group]) >= least for group in question["groups"]), question["title"]
+    for config in suite.runs:
+        # Every run evaluates often enough to draw a curve: enough epochs, or a time budget cut into short ones.
+        assert config.epochs >= evaluations, config.run_id
+        if name != "seed":
+            assert config.epoch_images, config.run_id
+            assert config.early_stopping_patience >= config.epochs, "early stopping would make budgets unequal"
+
+
+@pytest.mark.parametrize("name", ["study", "seed"])
+def test_the_full_data_suites_train_on_all_45000_images_with_a_learning_rate_question(name):
+    from training.plan_estimate import train_images_of
     from training.suites import get_suite
 
     suite = get_suite(name)
-    groups = {config.group: [other for other in suite.runs if other.group == config.group] for config in suite.runs}
     by_title = {question["title"]: question for question in suite.questions}
-    assert len(by_title) == 5
-    # Depth and optimizer: at least 3 seeds per group (validate_questions already checked the single factor).
-    for title in ("Does a deeper simple_cnn learn more at this budget?", "Which optimizer trains simple_cnn best, each at a learning rate that suits it?"):
-        assert all(len(groups[group]) >= 3 for group in by_title[title]["groups"])
-    # Every run evaluates at least 8 times: 8+ epochs, or a time budget cut into short epochs.
+    depth_optimizer = [group for title, question in by_title.items() if title.startswith(DEPTH_AND_OPTIMIZER) for group in question["groups"]]
     for config in suite.runs:
-        assert config.epochs >= 8 and config.epoch_images, config.run_id
-        assert config.early_stopping_patience >= config.epochs, "early stopping would make budgets unequal"
+        if config.group in depth_optimizer:
+            assert train_images_of(config) == 45_000 and config.validation_size == 5000
+            images_seen = config.epochs * (config.epoch_images and -(-config.epoch_images // config.batch_size) * config.batch_size or 45_000)
+            assert images_seen >= 45_000, config.run_id
+    [rates] = [question for question in suite.questions if question["factor"] == "learning_rate"]
+    learning_rates = sorted({config.learning_rate for config in suite.runs if config.group in rates["groups"]})
+    assert learning_rates == [0.0001, 0.001, 0.01]
+    assert all(question.get("requires") == "imagenet" for question in suite.questions if question["factor"] == "weights")
+    assert any(question["factor"] == "recipe" for question in suite.questions)
+
+
+def test_the_study_and_seed_state_what_they_are_sized_for():
+    from training.suites import get_suite
+
+    study, seed = get_suite("study"), get_suite("seed")
+    assert (study.stated_minutes, study.meant_for) == (60, "cpu")
+    assert seed.meant_for == "gpu"
+    recipe = [question for question in study.questions if question["factor"] == "recipe"][0]
+    budgets = {config.time_budget_seconds for config in study.runs if config.group in recipe["groups"]}
+    assert budgets == {300.0}
 
 
 def test_evaluate_unknown_run_is_a_clear_error(tmp_path, capsys):
@@ -150,7 +188,7 @@ def _python(code_or_module_args: list[str], tmp_path) -> subprocess.CompletedPro
                           cwd=REPO_ROOT, timeout=300, check=False)
 
 
-@pytest.mark.parametrize("argv", [["models"], ["suites"], ["suite", "demo", "--dry-run"]])
+@pytest.mark.parametrize("argv", [["models"], ["suites"], ["suite", "demo", "--dry-run", "--no-estimate"]])
 def test_listing_commands_never_import_tensorflow(argv, tmp_path):
     code = f"import sys; from training.cli import main; status = main({argv!r}); print('tensorflow' in sys.modules, status)"
     result = _python(["-c", code], tmp_path)

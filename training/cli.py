@@ -13,7 +13,8 @@ Examples::
 Bad values exit with status 2 and a message listing what is valid; failures
 while training exit with status 1 and a sentence saying what to do.
 
-``models``, ``suites`` and ``suite --dry-run`` never import TensorFlow; the
+``models``, ``suites`` and ``suite --dry-run`` never import TensorFlow (the plan's
+speed probes run in a child process, ``training.speed_probe``, and are cached); the
 other commands start it with its start-up logs hidden (see ``training.quiet``)
 unless ``--verbose`` is given.
 """
@@ -184,7 +185,10 @@ def build_parser(prog: str = "python -m training") -> argparse.ArgumentParser:
 
     suite = commands.add_parser("suite", parents=[common], help="train every run of a suite", description="Train a suite's runs in order, skipping complete ones.")
     suite.add_argument("name", help="suite name (see `python -m training suites`)")
-    suite.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    suite.add_argument("--dry-run", action="store_true",
+                       help="print the plan with each run's images, passes, evaluations and estimated time here, and exit "
+                            "(the first plan on a machine probes each model for a few seconds; cached under the artifacts folder)")
+    suite.add_argument("--no-estimate", action="store_true", help="with --dry-run: print the plan without measuring or estimating time")
     suite.add_argument("--only", type=_model_name, help="only the runs of this model")
     suite.add_argument("--artifacts-dir", help="where run folders go (default: $ARTIFACTS_DIR or ./artifacts)")
     suite.add_argument("--data-dir", help="cifar-10-batches-py folder (default: $CIFAR10_DIR or Keras' cache)")
@@ -292,17 +296,19 @@ def _suite(arguments: argparse.Namespace) -> int:
     from training.executors import is_failure, summary_lines
     from runstore.status import STATUS_COMPLETE
     from training.run_state import planned_status
-    from training.suites import describe_plan, drop_unmet_requirements, get_suite, run_suite
+    from training.suites import describe_plan, describe_questions, drop_unmet_requirements, get_suite, run_suite
 
     suite = get_suite(arguments.name, only=arguments.only, artifacts_dir=arguments.artifacts_dir, data_dir=arguments.data_dir)
     # A plan looks in the cache only; a real run also tries to download.
     suite, skipped = drop_unmet_requirements(suite, download=not arguments.dry_run)
     executor = _make_executor(arguments)
-    print(describe_plan(suite), flush=True)
+    estimates, summary = (None, []) if not arguments.dry_run or arguments.no_estimate else _estimate(suite, arguments.artifacts_dir)
+    print(describe_plan(suite, estimates), flush=True)
     for title, reason in skipped.items():
         print(f"\nSkipped question {title!r}: {reason}", flush=True)
     if arguments.dry_run:
-        print("\n" + executor.describe(list(suite.runs)))
+        questions = describe_questions(suite)
+        print("\n".join(["", *([questions, ""] if questions else []), *summary, executor.describe(list(suite.runs))]))
         return 0
     if not arguments.address:
         check_data_for([config for config in suite.runs if planned_status(config) != STATUS_COMPLETE])
@@ -319,6 +325,21 @@ def _suite(arguments: argparse.Namespace) -> int:
     outcomes = run_suite(suite, executor)
     print("\n" + "\n".join(summary_lines(f"Suite {suite.name}", outcomes)))
     return RUN_ERROR if any(is_failure(outcome) for _, outcome in outcomes) else 0
+
+
+def _estimate(suite, artifacts_dir: str | None) -> tuple[dict, list[str]]:
+    """Each run's estimate and the plan's summary sentences, from speed probes cached per machine (or measured now)."""
+    from runstore import resolve_artifacts_dir
+    from training.plan_estimate import estimate_suite, summary_lines
+    from training.speed_probe import ProbeKey, probe_figures
+
+    def progress(text: str) -> None:
+        print(text, flush=True)
+
+    figures = probe_figures([ProbeKey.of(config) for config in suite.runs], resolve_artifacts_dir(artifacts_dir), progress=progress)
+    start = max((entry.get("tensorflow_start_seconds") or 0 for entry in figures.values()), default=0)
+    estimates = estimate_suite(suite, figures)
+    return estimates, summary_lines(suite, estimates, start_seconds=start)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m training") -> int:

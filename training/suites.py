@@ -7,7 +7,10 @@ that are already complete and resumes any that were interrupted. An entry with
 ``<run_id>-s<seed>``, all with ``group`` = the entry's ``run_id`` (see
 ``training.replicates``). ``"questions"`` name groups that differ in one setting
 (see ``training.questions``); they are validated when the suite is loaded and
-recorded beside the runs so the dashboard can answer them.
+recorded beside the runs so the dashboard can answer them. ``"stated_minutes"``
+is the time the suite's description promises and ``"meant_for"`` the hardware
+it is sized for (``cpu`` or ``gpu``): the plan (``--dry-run``) sets its measured
+estimate against them (``training.plan_estimate``).
 
 Usage::
 
@@ -30,6 +33,8 @@ from training.replicates import expand_seeds
 from training.run_state import planned_status
 
 SUITES_FILE = Path(__file__).with_name("suites.json")
+SUITE_KEYS = ("description", "stated_minutes", "meant_for", "defaults", "runs", "questions")
+HARDWARE = ("cpu", "gpu")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Suite:
     description: str
     runs: tuple[RunConfig, ...]
     questions: tuple[dict, ...] = ()
+    stated_minutes: float | None = None  # the time the description promises, on the hardware it is meant for
+    meant_for: str = "cpu"  # "cpu" or "gpu"
 
 
 def load_suites(path: Path = SUITES_FILE) -> dict[str, dict]:
@@ -69,9 +76,14 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
                               f"got {type(entry[key]).__name__}")
     if not all(isinstance(run, dict) for run in entry.get("runs", [])):
         raise ConfigError(f"{path}: suite {name!r}: every entry of 'runs' must be a JSON object of run settings")
-    unknown = sorted(set(entry) - {"description", "defaults", "runs", "questions"})
+    unknown = sorted(set(entry) - set(SUITE_KEYS))
     if unknown:
-        raise ConfigError(f"{path}: suite {name!r} has unknown key(s) {', '.join(unknown)}; valid: description, defaults, runs, questions")
+        raise ConfigError(f"{path}: suite {name!r} has unknown key(s) {', '.join(unknown)}; valid: {', '.join(SUITE_KEYS)}")
+    stated = entry.get("stated_minutes")
+    if stated is not None and (isinstance(stated, bool) or not isinstance(stated, (int, float)) or not 0 < stated <= 60 * 24 * 30):
+        raise ConfigError(f"{path}: suite {name!r}: 'stated_minutes' must be a number of minutes above 0, e.g. 60; got {stated!r}")
+    if entry.get("meant_for", "cpu") not in HARDWARE:
+        raise ConfigError(f"{path}: suite {name!r}: 'meant_for' must be one of {', '.join(HARDWARE)}; got {entry['meant_for']!r}")
     runs, group_configs = [], {}
     for index, run in enumerate(entry.get("runs", [])):
         values = {**entry.get("defaults", {}), **run, "suite": name}
@@ -98,12 +110,16 @@ def get_suite(name: str, only: str | None = None, artifacts_dir: str | None = No
         questions = validate_questions(name, entry.get("questions", []), group_configs)
     except QuestionError as error:
         raise ConfigError(f"{path}: {error}") from None
-    return Suite(name, entry.get("description", ""), tuple(runs), tuple(questions))
+    return Suite(name, entry.get("description", ""), tuple(runs), tuple(questions), stated, entry.get("meant_for", "cpu"))
 
 
-def describe_plan(suite: Suite) -> str:
-    """One line per run: id, model, what it trains on, and whether it will be skipped."""
-    lines = [f"Suite {suite.name}: {suite.description}", ""]
+def describe_plan(suite: Suite, estimates: dict | None = None) -> str:
+    """One line per run: id, model, settings, and whether it will be skipped; with ``estimates``
+    (``training.plan_estimate``), also its images, passes, evaluations and estimated time."""
+    from training.plan_estimate import format_duration
+
+    stated = f" Stated time: {suite.stated_minutes:g} min on a {suite.meant_for.upper()}." if suite.stated_minutes else ""
+    lines = [f"Suite {suite.name}: {suite.description}{stated}", ""]
     for config in suite.runs:
         status = planned_status(config)
         action = "skip (complete)" if status == STATUS_COMPLETE else ("resume" if status == STATUS_RESUMABLE else "train")
@@ -113,10 +129,44 @@ def describe_plan(suite: Suite) -> str:
         if config.time_budget_seconds:
             extra += f" budget={config.time_budget_seconds:g}s"
         limit = "all" if config.train_limit is None else config.train_limit
-        lines.append(
-            f"  {config.run_id:<36} {config.model:<20}{extra} {config.optimizer} lr={config.learning_rate:g} "
-            f"epochs={config.epochs} batch={config.batch_size} train_images={limit} weights={config.weights} -> {action}"
-        )
+        line = (f"  {config.run_id:<36} {config.model:<20}{extra} {config.optimizer} lr={config.learning_rate:g} "
+                f"epochs={config.epochs} batch={config.batch_size} train_images={limit} weights={config.weights}")
+        estimate = (estimates or {}).get(config.run_id)
+        if estimate is not None:
+            about = "about " if estimate.budget_limited else ""
+            took = "not probed" if estimate.seconds is None else (
+                ("at most " if estimate.may_stop_early else "") + format_duration(estimate.seconds))
+            line += (f"\n  {'':<36} {about}{estimate.images_seen:,} images seen = {estimate.passes:.2f} passes over "
+                     f"{estimate.train_images:,}, {estimate.evaluations} evaluations, {took}"
+                     + (" (the time budget ends it)" if estimate.budget_limited else ""))
+        lines.append(f"{line} -> {action}")
+    return "\n".join(lines)
+
+
+def describe_questions(suite: Suite) -> str:
+    """Each question with its groups, their seeds and budget: what the suite will be able to answer."""
+    by_group: dict[str, list[RunConfig]] = {}
+    for config in suite.runs:
+        by_group.setdefault(config.group, []).append(config)
+    lines = ["Questions:"] if suite.questions else []
+    for question in suite.questions:
+        factor = question["factor"] if isinstance(question["factor"], str) else " + ".join(question["factor"])
+        requires = f", needs {question['requires']} weights" if question.get("requires") else ""
+        lines.append(f"  {question['title']} (factor: {factor}{requires})")
+        if not any(group in by_group for group in question["groups"]):
+            lines.append("    not trained here (see why above)")
+            continue
+        for group in question["groups"]:
+            members = by_group.get(group)
+            if not members:
+                lines.append(f"    {group}: not trained here")
+                continue
+            config = members[0]
+            budget = (f"{config.time_budget_seconds:g} s of training" if config.time_budget_seconds
+                      else f"{config.epochs} x {config.epoch_images or 'all'} images")
+            stop = "" if config.early_stopping_patience >= config.epochs else f", early stopping after {config.early_stopping_patience}"
+            lines.append(f"    {group}: {len(members)} seed(s) {[member.seed for member in members]}, {budget}, "
+                         f"train_images={config.train_limit or 'all'}{stop}")
     return "\n".join(lines)
 
 
