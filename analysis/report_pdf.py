@@ -74,7 +74,8 @@ _DRAW_CHARTS = """async () => {
   for (const plot of plots) {
     for (let tries = 0; tries < 5 && hiddenLegend(plot); tries++) {
       const height = plot._fullLayout.height + 2 * hiddenLegend(plot);
-      plot.style.height = `${height}px`;  // the chart's div has the figure's height in its style
+      // Plotly's HTML wraps each chart in a div with the figure's height in its style.
+      plot.parentElement.style.height = plot.style.height = `${height}px`;
       await window.Plotly.relayout(plot, {height});
     }
   }
