@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from training.plan_estimate import estimate_run, estimate_suite, summary_lines
+from training.plan_estimate import estimate_run, estimate_suite, probe_note, summary_lines
 from training.speed_probe import ProbeKey, cache_key, cache_path, measure_here, probe_figures, read_cache
 from training.suites import describe_plan, get_suite
 
@@ -110,6 +110,14 @@ def test_an_entry_missing_a_figure_is_measured_again(tmp_path):
     assert read_cache(path) == {}
 
 
+def test_the_plan_says_when_and_at_what_load_its_probes_were_measured():
+    figures = {ProbeKey("a"): {**FIGURES, "measured_at": "2026-12-04T18:00:00+00:00", "load_average": 4.2},
+               ProbeKey("b"): {**FIGURES, "measured_at": "2026-12-04T18:01:00+00:00", "load_average": 7.5}}
+    assert probe_note(figures, "/x/speed-probes.json") == (
+        "Speed probes: /x/speed-probes.json, measured 2026-12-04T18:00:00+00:00 to 2026-12-04T18:01:00+00:00 at load "
+        "average 4.2 to 7.5; delete that file to measure again (on an idle machine the estimate is truer).")
+
+
 def test_the_estimate_follows_what_a_run_does(tmp_path):
     suite = _tiny_suite(tmp_path)
     estimate = estimate_run(suite.runs[0], FIGURES)
@@ -177,4 +185,5 @@ def test_the_plan_from_a_cache_imports_no_tensorflow_and_gives_the_total(tmp_pat
     assert not any(line.startswith("Measuring") for line in lines)
     assert any(line.startswith("Estimated time here:") for line in lines)
     assert any(line.startswith("Within its stated 15 min") or line.startswith("OVER its stated time") for line in lines)
+    assert any(line.startswith("Speed probes: ") for line in lines)
     assert "demo-b1-adam-lr0.01-s2" in result.stdout and "8 evaluations" in result.stdout

@@ -330,16 +330,17 @@ def _suite(arguments: argparse.Namespace) -> int:
 def _estimate(suite, artifacts_dir: str | None) -> tuple[dict, list[str]]:
     """Each run's estimate and the plan's summary sentences, from speed probes cached per machine (or measured now)."""
     from runstore import resolve_artifacts_dir
-    from training.plan_estimate import estimate_suite, summary_lines
-    from training.speed_probe import ProbeKey, probe_figures
+    from training.plan_estimate import estimate_suite, probe_note, summary_lines
+    from training.speed_probe import ProbeKey, cache_path, probe_figures
 
     def progress(text: str) -> None:
         print(text, flush=True)
 
-    figures = probe_figures([ProbeKey.of(config) for config in suite.runs], resolve_artifacts_dir(artifacts_dir), progress=progress)
+    artifacts = resolve_artifacts_dir(artifacts_dir)
+    figures = probe_figures([ProbeKey.of(config) for config in suite.runs], artifacts, progress=progress)
     start = max((entry.get("tensorflow_start_seconds") or 0 for entry in figures.values()), default=0)
     estimates = estimate_suite(suite, figures)
-    return estimates, summary_lines(suite, estimates, start_seconds=start)
+    return estimates, [*summary_lines(suite, estimates, start_seconds=start), probe_note(figures, cache_path(artifacts))]
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m training") -> int:

@@ -126,6 +126,15 @@ def format_duration(seconds: float) -> str:
     return f"{minutes / 1440:.1f} days"
 
 
+def probe_note(figures: dict, cache_file) -> str:
+    """Where the probes are kept, when they were measured and at what load, and how to measure again."""
+    when = sorted(entry["measured_at"] for entry in figures.values() if entry.get("measured_at"))
+    loads = sorted(entry["load_average"] for entry in figures.values() if isinstance(entry.get("load_average"), (int, float)))
+    measured = f", measured {when[0]}" + (f" to {when[-1]}" if when[-1] != when[0] else "") if when else ""
+    load = f" at load average {loads[0]:g}" + (f" to {loads[-1]:g}" if loads[-1] != loads[0] else "") if loads else ""
+    return f"Speed probes: {cache_file}{measured}{load}; delete that file to measure again (on an idle machine the estimate is truer)."
+
+
 def summary_lines(suite, estimates: dict[str, RunEstimate], start_seconds: float = 0.0, about: dict | None = None) -> list[str]:
     """The total against the suite's stated time, in sentences; plainly over when it is over."""
     known = [estimate.seconds for estimate in estimates.values() if estimate.seconds is not None]
