@@ -17,6 +17,7 @@ from runstore.layout import (
     SCHEMA_VERSION,
     SUMMARY_FILE,
     TENSORBOARD_DIR,
+    VALIDATION_PREDICTIONS_FILE,
     resolve_artifacts_dir,
     run_dir,
     runs_root,
@@ -24,7 +25,7 @@ from runstore.layout import (
 from runstore.cifar import CLASS_NAMES, NUM_CLASSES
 from runstore.errors import BrokenRun
 from runstore.history import format_history, read_history, read_history_rows
-from runstore.predictions import read_predictions
+from runstore.predictions import read_predictions, read_validation_predictions
 from runstore.preprocessing import PREPROCESSING_MODES, apply_preprocessing, run_preprocessing
 from runstore.reader import RunInfo, list_runs, read_run_record
 from runstore.rules import best_epoch, learning_rate_drops
@@ -55,6 +56,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SUMMARY_FILE",
     "TENSORBOARD_DIR",
+    "VALIDATION_PREDICTIONS_FILE",
     "BrokenRun",
     "RunInfo",
     "atomic_write_bytes",
@@ -63,6 +65,7 @@ __all__ = [
     "list_runs",
     "read_history",
     "read_predictions",
+    "read_validation_predictions",
     "read_run_record",
     "resolve_artifacts_dir",
     "run_dir",

@@ -1,11 +1,13 @@
 """Where things live: the artifacts folder, run folders and the files inside them.
 
-Layout (schema version 1)::
+Layout (schema version 3)::
 
     <artifacts>/runs/<run_id>/run.json          record of the run (see runstore.schema)
     <artifacts>/runs/<run_id>/history.csv       one row per finished epoch, Keras CSVLogger format
     <artifacts>/runs/<run_id>/model.keras       best weights, Keras 3 format
     <artifacts>/runs/<run_id>/predictions.npz   y_true (N,), probs (N, 10) on the test set
+    <artifacts>/runs/<run_id>/validation_predictions.npz  the same on the validation images (schema 3; optional:
+                                                what calibration and the typicality threshold are fitted on)
     <artifacts>/runs/<run_id>/model_summary.txt layer table with parameter counts
     <artifacts>/runs/<run_id>/tensorboard/      TensorBoard event files
     <artifacts>/runs/<run_id>/backup/           epoch backups (training.backup), only while unfinished
@@ -19,7 +21,8 @@ import re
 from pathlib import Path
 
 # 2: every run names its replicate ``group`` and its ``source`` (trained, imported, callback).
-SCHEMA_VERSION = 2
+# 3: a run may hold ``validation_predictions.npz`` (the lab's trainer writes it; older runs and imports lack it).
+SCHEMA_VERSION = 3
 
 ARTIFACTS_ENV = "ARTIFACTS_DIR"
 # The folder above the packages: a checkout (a clone, or an editable install of one), or site-packages.
@@ -31,6 +34,7 @@ RUN_FILE = "run.json"
 HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 PREDICTIONS_FILE = "predictions.npz"
+VALIDATION_PREDICTIONS_FILE = "validation_predictions.npz"
 SUMMARY_FILE = "model_summary.txt"
 TENSORBOARD_DIR = "tensorboard"
 BACKUP_DIR = "backup"

@@ -111,9 +111,15 @@ def _version_1_to_2(record: dict) -> dict:
     return record
 
 
+def _version_2_to_3(record: dict) -> dict:
+    """Schema 3 only adds an optional file (validation predictions); a version-2 record reads as it is."""
+    record["schema_version"] = 3
+    return record
+
+
 # Older versions this code still reads, each with the step that lifts a record
 # one version up (version -> function of the record).
-UPGRADES: dict[int, Callable[[dict], dict]] = {1: _version_1_to_2}
+UPGRADES: dict[int, Callable[[dict], dict]] = {1: _version_1_to_2, 2: _version_2_to_3}
 READABLE_VERSIONS = (*UPGRADES, SCHEMA_VERSION)
 
 

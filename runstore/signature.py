@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 
-from runstore.layout import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, RUN_FILE, runs_root
+from runstore.layout import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, RUN_FILE, VALIDATION_PREDICTIONS_FILE, runs_root
 
 # The files whose change changes what a reader shows.
-SIGNATURE_FILES = (RUN_FILE, HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE)
+SIGNATURE_FILES = (RUN_FILE, HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, VALIDATION_PREDICTIONS_FILE)
 
 
 def mtime_ns(path: str | os.PathLike) -> int:

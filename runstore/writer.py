@@ -43,6 +43,7 @@ from runstore.layout import (
     HISTORY_FILE,
     MODEL_FILE,
     PREDICTIONS_FILE,
+    VALIDATION_PREDICTIONS_FILE,
     RUN_FILE,
     SCHEMA_VERSION,
     SUMMARY_FILE,
@@ -94,7 +95,7 @@ def check_run_folder(folder: Path) -> dict:
 
 def clear_for_fresh_start(folder: Path) -> None:
     """Remove what an earlier attempt left, so none of it is mistaken for the new run's files."""
-    for name in (HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, SUMMARY_FILE):
+    for name in (HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, VALIDATION_PREDICTIONS_FILE, SUMMARY_FILE):
         (folder / name).unlink(missing_ok=True)
     for name in (TENSORBOARD_DIR, BACKUP_DIR):
         shutil.rmtree(folder / name, ignore_errors=True)
@@ -282,6 +283,15 @@ def predictions_bytes(y_true: np.ndarray, probs: np.ndarray) -> bytes:
 def write_predictions(folder: str | os.PathLike, y_true: np.ndarray, probs: np.ndarray) -> None:
     """Write ``predictions.npz`` into run folder ``folder`` atomically."""
     atomic_write_bytes(Path(folder) / PREDICTIONS_FILE, predictions_bytes(y_true, probs))
+
+
+def write_validation_predictions(folder: str | os.PathLike, y_true: np.ndarray, probs: np.ndarray) -> None:
+    """Write ``validation_predictions.npz`` (the predictions' format, on the validation images) atomically.
+
+    The reading side fits each run's temperature and typicality threshold on it, so the
+    test set is never used to tune what is then measured on it.
+    """
+    atomic_write_bytes(Path(folder) / VALIDATION_PREDICTIONS_FILE, predictions_bytes(y_true, probs))
 
 
 def save_model(folder: str | os.PathLike, model) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runstore import list_runs
+from runstore import SCHEMA_VERSION, list_runs
 from runstore.reader import read_run_record
 from tests.factories import make_run
 
@@ -36,7 +36,7 @@ def test_fifty_groups_of_ten_schema_valid_replicates(templates, tmp_path):
     assert len(runs) == 500
     assert [info.run_id for info in runs if info.status != "complete"] == []
     records = [read_run_record(info.path) for info in runs]
-    assert all(record["schema_version"] == 2 for record in records)
+    assert all(record["schema_version"] == SCHEMA_VERSION for record in records)
     sizes = Counter(record["group"] for record in records)
     assert len(sizes) == 50 and set(sizes.values()) == {10}
     for group in sizes:

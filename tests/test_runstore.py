@@ -198,7 +198,18 @@ def test_a_schema_1_record_reads_as_a_trained_group_of_one(tmp_path):
     folder = write_complete_run(tmp_path, "old-run")
     assert json.loads((folder / "run.json").read_text())["schema_version"] == 1
     record = read_run_record(folder)
-    assert (record["schema_version"], record["group"], record["source"]) == (2, "old-run", "trained")
+    assert (record["schema_version"], record["group"], record["source"]) == (3, "old-run", "trained")
+
+
+def test_a_schema_2_run_reads_as_schema_3_without_validation_predictions(tmp_path):
+    from runstore import read_validation_predictions
+
+    current = {**complete_record(), "schema_version": 2, "group": "g", "source": "trained"}
+    assert validate_run_record(current)["schema_version"] == 3
+    assert read_validation_predictions(tmp_path) is None  # the file is optional: older runs have none
+    (tmp_path / "validation_predictions.npz").write_bytes(b"not an archive")
+    with pytest.raises(BrokenRun, match="validation_predictions.npz is not a valid .npz archive"):
+        read_validation_predictions(tmp_path)
 
 
 def test_schema_2_names_group_and_source_and_lets_an_import_leave_unknowns_empty():

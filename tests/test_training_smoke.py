@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import labkeras.layers  # noqa: F401
-from runstore import read_history, read_predictions
+from runstore import read_history, read_predictions, read_validation_predictions
 from runstore.schema import validate_run_record
 from training.config import ConfigError, RunConfig
-from training.train import TrainingError, run_training
+from training.train import TrainingError, run_training, split_for_run
 from tests.training_fixtures import synthetic_cifar
 
 EXPECTED_COLUMNS = ["epoch", "accuracy", "elapsed_seconds", "images_seen", "learning_rate", "loss", "val_accuracy", "val_loss"]
@@ -37,7 +37,8 @@ def finished_run(tmp_path_factory):
 
 def test_run_folder_holds_every_artifact(finished_run):
     _, folder = finished_run
-    for name in ("run.json", "history.csv", "model.keras", "predictions.npz", "model_summary.txt"):
+    for name in ("run.json", "history.csv", "model.keras", "predictions.npz", "validation_predictions.npz",
+                 "model_summary.txt"):
         assert (folder / name).is_file(), name
     assert list((folder / "tensorboard" / "train").glob("events.out.tfevents.*"))
     assert not (folder / "backup").exists()
@@ -82,6 +83,17 @@ def test_saved_model_reproduces_the_saved_predictions(finished_run):
     np.testing.assert_allclose(again, probs, rtol=1e-4, atol=1e-5)
     record = json.loads((folder / "run.json").read_text())
     assert record["test_accuracy"] == pytest.approx(float(np.mean(probs.argmax(1) == y_true)))
+
+
+def test_validation_predictions_are_the_models_answers_on_the_validation_images(finished_run):
+    # What the reading side fits calibration on: the run's validation images, never its test images.
+    artifacts, folder = finished_run
+    y_val, probs = read_validation_predictions(folder)
+    split = split_for_run(_config(artifacts, epochs=3, augment=False), synthetic_cifar())
+    np.testing.assert_array_equal(y_val, split.y_val)
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(model.predict(split.x_val.astype("float32"), verbose=0), probs, rtol=1e-4, atol=1e-5)
+    assert not np.array_equal(split.x_val, synthetic_cifar().x_test[: len(split.x_val)])
 
 
 def test_a_complete_run_is_never_overwritten(finished_run):

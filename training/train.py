@@ -40,6 +40,7 @@ from runstore.writer import (
     run_bytes_needed,
     save_model_and_predictions,
     write_model_summary,
+    write_validation_predictions,
 )
 from training import callbacks as lab_callbacks
 from training.backup import BackupCheck, latest_whole_backup
@@ -165,7 +166,11 @@ def train_and_save(
 
     print(f"Evaluating {config.run_id} on {len(split.y_test)} test images", flush=True)
     probs = predict_test_set(built, split.x_test, spec.input_size, config.tta_flip, config.tta_translate, inputs.cache, verbose)
-    save_run(config, folder, record, built.model, split.y_test, probs, callbacks, train_seconds, inputs.cache, wall_started)
+    # The same on the validation images: the reading side fits calibration there, never on the test set.
+    validation_probs = predict_test_set(built, split.x_val, spec.input_size, config.tta_flip, config.tta_translate,
+                                        inputs.cache, verbose) if len(split.y_val) else None
+    save_run(config, folder, record, built.model, split.y_test, probs, callbacks, train_seconds, inputs.cache, wall_started,
+             validation=(split.y_val, validation_probs))
 
 
 def split_for_run(config: RunConfig, data: Cifar10) -> DataSplit:
@@ -311,9 +316,12 @@ def fit(trained, inputs: TrainingInputs, config: RunConfig, callbacks: FitCallba
 
 
 def save_run(config: RunConfig, folder: Path, record: RunRecord, model, y_test: np.ndarray, probs: np.ndarray,
-             callbacks: FitCallbacks, train_seconds: float, cache: FeatureCache | None, wall_started: float) -> None:
-    """Write the model and the test predictions, then close run.json: last, so "complete" means every file is in place."""
+             callbacks: FitCallbacks, train_seconds: float, cache: FeatureCache | None, wall_started: float,
+             validation: tuple[np.ndarray, np.ndarray | None] = (np.zeros(0), None)) -> None:
+    """Write the model and the test (and validation) predictions, then close run.json: last, so "complete" means every file is in place."""
     test_accuracy, test_loss = test_metrics(y_test, probs)
+    if validation[1] is not None:
+        write_validation_predictions(folder, *validation)
     saved = save_model_and_predictions(folder, model, y_test, probs)
     if cache is not None:
         record.update(feature_cache=cache.report())  # the test images' features were added while evaluating
