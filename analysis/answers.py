@@ -1,4 +1,4 @@
-"""Several models' answers for one image: a table, the majority, and a consensus of groups above chance."""
+"""Several models' answers for one image: a table, the majority, and the groups' vote weighted by test accuracy."""
 
 from __future__ import annotations
 
@@ -66,23 +66,38 @@ def at_chance(record: Mapping) -> bool:
     return record.get("test_accuracy") is not None and chance_check([record]) is not None
 
 
+# Groups this far below the best group's test accuracy do not vote: a 24% model has not
+# earned a say beside a 78% one, however many seeds it has.
+VOTE_MARGIN = 0.15
+VOTE_RULE = ("Weighted vote: each replicate group's calibrated probabilities (the mean over its runs) count in "
+             "proportion to its test accuracy above chance (accuracy − 10%); groups at chance or more than "
+             f"{VOTE_MARGIN * 100:.0f} points below the best group's accuracy do not vote.")
+
+
+def group_accuracy(records: Sequence[Mapping]) -> float:
+    """The mean test accuracy of a group's finished runs."""
+    return float(np.mean([record["test_accuracy"] for record in records]))
+
+
 @dataclass(frozen=True)
 class Consensus:
-    """One vote per group (its members' mean probabilities), from groups clearly above chance only."""
+    """The groups' weighted vote (``VOTE_RULE``) for one image, with each group's weight and who was left out."""
 
     answer: str | None
-    agreeing: int
-    votes: pd.DataFrame  # group, runs, answer, probability: the groups that voted
-    left_out: dict[str, str]  # group -> why it did not vote
+    probability: float | None  # the weighted mean probability of the answer
+    agreeing: int              # voting groups whose own answer is the consensus answer
+    votes: pd.DataFrame        # group, runs, test accuracy, weight, answer, probability: the groups that voted
+    left_out: dict[str, str]   # group -> why it did not vote
     sentence: str
 
 
 def consensus(probs_by_run: Mapping[str, np.ndarray], records: Mapping[str, Mapping],
               class_names: Sequence[str]) -> Consensus:
-    """The answer most groups give for one image, with how many models and groups it used and which were left out.
+    """The groups' weighted answer for one image (``VOTE_RULE``), with each group's weight and which were left out.
 
-    ``probs_by_run`` maps run id to that run's probabilities for the image;
-    ``records`` maps run id to its run.json record (for its group and test accuracy).
+    ``probs_by_run`` maps run id to that run's (calibrated, where the run allows)
+    probabilities for the image; ``records`` maps run id to its run.json record (for
+    its group and test accuracy).
     """
     missing = [run_id for run_id in probs_by_run if run_id not in records]
     if missing:
@@ -91,24 +106,37 @@ def consensus(probs_by_run: Mapping[str, np.ndarray], records: Mapping[str, Mapp
                                         num_classes=len(class_names))[0]
             for run_id, row in probs_by_run.items()}
     groups = group_runs(records[run_id] for run_id in rows)
-    votes, left_out, models = [], {}, 0
-    for group, members in groups.items():
-        reason = chance_check(members)
-        if reason:
-            left_out[group] = reason
-            continue
-        mean = np.mean([rows[member["run_id"]] for member in members], axis=0)
-        best = int(np.argmax(mean))
-        models += len(members)
-        votes.append({"group": group, "runs": len(members), "answer": class_names[best], "probability": float(mean[best])})
-    table = pd.DataFrame(votes, columns=["group", "runs", "answer", "probability"])
+    left_out = {group: reason for group, members in groups.items() if (reason := chance_check(members))}
+    eligible = {group: members for group, members in groups.items() if group not in left_out}
+    accuracies = {group: group_accuracy(members) for group, members in eligible.items()}
+    best = max(accuracies.values(), default=None)
+    for group, accuracy in accuracies.items():
+        if accuracy < best - VOTE_MARGIN:
+            left_out[group] = (f"{accuracy:.1%} test accuracy, more than {VOTE_MARGIN * 100:.0f} points below the "
+                               f"best group's {best:.1%}")
+    voters = {group: members for group, members in eligible.items() if group not in left_out}
     left_text = ""
     if left_out:
         left_text = f"; {len(left_out)} left out ({'; '.join(f'{group}: {why}' for group, why in left_out.items())})"
-    if table.empty:
-        return Consensus(None, 0, table, left_out,
+    if not voters:
+        return Consensus(None, None, 0, pd.DataFrame(columns=VOTE_COLUMNS), left_out,
                          f"No consensus: no model is clearly above chance{left_text}.")
-    answer, agreeing = majority(table["answer"].tolist())
-    sentence = (f"{answer}: {agreeing} of {len(table)} group{'s' if len(table) != 1 else ''} agree "
-                f"({models} model{'s' if models != 1 else ''} voted, one vote per group{left_text}).")
-    return Consensus(answer, agreeing, table, left_out, sentence)
+    means = {group: np.mean([rows[member["run_id"]] for member in members], axis=0) for group, members in voters.items()}
+    strengths = {group: accuracies[group] - CHANCE for group in voters}
+    total = sum(strengths.values())
+    combined = sum(means[group] * strengths[group] / total for group in voters)
+    winner = int(np.argmax(combined))
+    table = pd.DataFrame([{"group": group, "runs": len(members), "test accuracy": accuracies[group],
+                           "weight": strengths[group] / total, "answer": class_names[int(np.argmax(means[group]))],
+                           "probability": float(means[group].max())} for group, members in voters.items()],
+                         columns=VOTE_COLUMNS).sort_values("weight", ascending=False, kind="stable").reset_index(drop=True)
+    answer = class_names[winner]
+    agreeing = int((table["answer"] == answer).sum())
+    models = int(table["runs"].sum())
+    sentence = (f"{answer} ({combined[winner]:.0%}): the weighted vote of {len(table)} group{'s' if len(table) != 1 else ''} "
+                f"({models} model{'s' if models != 1 else ''}); {agreeing} of {len(table)} answer {answer} on their own"
+                f"{left_text}.")
+    return Consensus(answer, float(combined[winner]), agreeing, table, left_out, sentence)
+
+
+VOTE_COLUMNS = ["group", "runs", "test accuracy", "weight", "answer", "probability"]

@@ -217,7 +217,8 @@ def _members(groups: Sequence[str], runs: Sequence) -> dict[str, list]:
     return members
 
 
-def _has_imagenet(record: Mapping) -> bool:
+def has_imagenet_weights(record: Mapping) -> bool:
+    """Whether a run really started from ImageNet weights (not a fallback to random ones)."""
     # A weights_note is only written when the weights differ from what was asked: a fallback.
     return record.get("weights") == "imagenet" and not record.get("weights_note")
 
@@ -227,10 +228,10 @@ def _imagenet_missing(members: Mapping[str, list], training_now: bool) -> bool:
     records = [info.record for infos in members.values() for info in infos]
     for record in records:
         asked = (record.get("config") or {}).get("weights") in ASKED_FOR_IMAGENET or record.get("weights") == "imagenet"
-        if asked and not _has_imagenet(record):
+        if asked and not has_imagenet_weights(record):
             return True
     # No run with ImageNet weights, and none on its way: the suite left the transfer runs out.
-    return not any(_has_imagenet(record) for record in records) and not training_now
+    return not any(has_imagenet_weights(record) for record in records) and not training_now
 
 
 def _waiting_sentence(members: Mapping[str, list], training_now: bool, suite: str | None) -> str | None:

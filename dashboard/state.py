@@ -25,7 +25,8 @@ import streamlit as st
 from analysis.figures import run_colors
 from analysis.leaderboard import default_compare_runs, default_focus_run, selectable_runs
 from dashboard.run_listing import RunListing
-from runstore import BrokenRun, RunInfo, folder_signature, read_history, read_predictions, resolve_artifacts_dir
+from runstore import (BrokenRun, RunInfo, folder_signature, read_history, read_predictions, read_validation_predictions,
+                      resolve_artifacts_dir)
 from runstore.cifar import CLASS_NAMES, DataError, load_test_set
 from runstore.layout import ARTIFACTS_ENV, HISTORY_FILE, runs_root
 from runstore.signature import mtime_ns
@@ -223,6 +224,28 @@ def predictions(info: RunInfo) -> tuple[np.ndarray, np.ndarray]:
         # A listing of many runs does not open predictions: the first page that does remembers the damage.
         SHARED_RUNS.report_problem(artifacts_dir(), info, str(error))
         raise
+
+
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+def _cached_trust(path: str, files_key: tuple):
+    from analysis.trust import run_trust  # scipy only once a page asks how far an answer can be trusted
+
+    return run_trust(test=read_predictions(path), validation=read_validation_predictions(path))
+
+
+def trust(info: RunInfo):
+    """The run's ``analysis.trust.RunTrust`` (temperature, typicality threshold); raises ``BrokenRun`` as ``predictions`` does."""
+    try:
+        return _cached_trust(str(info.path), files_key(info))
+    except BrokenRun as error:
+        SHARED_RUNS.report_problem(artifacts_dir(), info, str(error))
+        raise
+
+
+def calibrated_predictions(info: RunInfo) -> tuple[np.ndarray, np.ndarray]:
+    """``(y_true, probs)`` with the run's calibration applied (unchanged for a run without one)."""
+    y_true, probs = predictions(info)
+    return y_true, trust(info).calibrate(probs)
 
 
 @st.cache_resource(max_entries=2, ttl=3600, show_spinner="Reading the CIFAR-10 test images…")

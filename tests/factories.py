@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from runstore import atomic_write_bytes, atomic_write_text, best_epoch, run_dir
-from runstore.writer import RunRecord, write_history_rows, write_predictions
+from runstore.writer import RunRecord, write_history_rows, write_predictions, write_validation_predictions
 from runstore.cifar import NUM_CLASSES, TEST_FILE
 from runstore.layout import HISTORY_FILE, MODEL_FILE, PREDICTIONS_FILE, RUN_FILE, SUMMARY_FILE
 from runstore.reader import read_run_record
@@ -156,6 +156,7 @@ def make_run(
     broken: str = "predictions",
     group: str | None = None,
     train_images: int | None = None,
+    validation_set: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Write run folder ``run_id`` under ``artifacts_dir`` and return its path.
 
@@ -168,6 +169,8 @@ def make_run(
     ``group`` makes the run a replicate: ``group`` and ``seed`` go into run.json
     as the trainer writes them (``training.replicates``). ``train_images`` is the
     training-set size recorded in ``data`` (default: 200 in ``counts`` only).
+    ``validation_set`` (images, labels) adds ``validation_predictions.npz`` as the
+    trainer writes it, blended with the same kind of noise as the test predictions.
     """
     statuses = ("complete", "running", "interrupted", "failed", "broken")
     if status not in statuses:
@@ -222,6 +225,12 @@ def make_run(
         model_bytes = _TINY_MODEL["bytes"]
         atomic_write_bytes(folder / MODEL_FILE, model_bytes)
         write_predictions(folder, labels, probs)
+        if validation_set is not None:
+            validation_probs = _predict(np.asarray(validation_set[0]))
+            if seed:
+                noise = np.random.default_rng(seed + 1).dirichlet(np.ones(NUM_CLASSES), size=len(validation_probs))
+                validation_probs = (0.6 * validation_probs + 0.4 * noise).astype(np.float32)
+            write_validation_predictions(folder, np.asarray(validation_set[1], dtype=np.int64), validation_probs)
         atomic_write_text(folder / SUMMARY_FILE, _TINY_MODEL["summary"])
         model_object = tiny_model()
         record.complete(

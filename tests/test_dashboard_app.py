@@ -83,7 +83,10 @@ def test_classify_random_test_image_with_every_model(app_env):
     assert not app.exception, app.exception
     text = all_text(app)
     assert "**Consensus:**" in text
-    assert "of 2 groups agree (2 models voted, one vote per group)" in text
+    assert "the weighted vote of 2 groups (2 models)" in text
+    assert "Weighted vote: each replicate group's calibrated probabilities" in text
+    # The fixture runs stored no validation predictions: their probabilities stay raw, and the page says so.
+    assert "Raw probabilities: this run has no calibration." in text
 
 
 def test_data_page_without_training_images_says_so(app_env):

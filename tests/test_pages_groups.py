@@ -164,9 +164,11 @@ def test_classify_every_run_gives_one_vote_per_group(groups_env, tmp_path, monke
     app.radio(key="classify_source").set_value("Random test image").run()
     app.radio(key="classify_scope").set_value("Every finished run").run()
     assert not app.exception, app.exception
-    # Seven runs, but two groups of three replicates and a single run: three votes.
-    assert "of 3 groups agree (7 models voted, one vote per group)" in all_text(app)
-    votes = app.dataframe[0].value["vote"].tolist()
+    # Seven runs, but two groups of three replicates and a single run: three votes, one weight each.
+    assert "the weighted vote of 3 groups (7 models)" in all_text(app)
+    weights = app.dataframe[0].value.set_index("group")
+    assert sorted(weights["runs"]) == [1, 3, 3] and weights["weight"].sum() == pytest.approx(1.0)
+    votes = app.dataframe[1].value["vote"].tolist()
     assert votes.count(f"in group {SLOW}") == 3 and votes.count("in group solo") == 1
 
 

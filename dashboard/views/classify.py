@@ -1,9 +1,10 @@
-"""Classify: upload images (or take a random test image) and see what each model answers."""
+"""Classify: upload images (or take a random test image) and see what each model answers, and how far to trust it."""
 
 import numpy as np
 import streamlit as st
 
-from analysis.answers import answers_table, consensus
+from analysis.answers import VOTE_RULE, answers_table, consensus
+from analysis.findings import has_imagenet_weights
 from analysis.figures import top_k_figure
 from analysis.images import to_display_uint8, upscale_nearest
 from dashboard import state
@@ -22,6 +23,8 @@ if not ctx.complete:
 from serving.models import ModelRefused, model_input_size  # noqa: E402
 from serving.predict import to_model_input, top_k  # noqa: E402
 from serving.uploads import ALLOWED_EXTENSIONS, MAX_UPLOAD_BYTES, ImageRejected, decode_image, preview_image  # noqa: E402
+from analysis.trust import ATYPICAL_WARNING, TEN_CLASSES_HINT, what_would_help  # noqa: E402
+from runstore import BrokenRun  # noqa: E402
 
 MEGABYTE = 1024 * 1024  # Streamlit's megabyte (server.maxUploadSize, max_upload_size)
 
@@ -69,6 +72,7 @@ if not images:
 # Load every chosen model once (cached per process) and classify all images in one batch per model.
 probs_by_run: dict[str, np.ndarray] = {}
 inputs_by_run: dict[str, np.ndarray] = {}
+trust_by_run: dict = {}
 for run_id in chosen_runs:
     try:
         model = state.model(ctx.info(run_id))
@@ -77,10 +81,24 @@ for run_id in chosen_runs:
         continue
     input_size = model_input_size(model)
     batch = np.stack([to_model_input(image, input_size) for _, image, _ in images])
-    probs_by_run[run_id] = state.classify(ctx.info(run_id), batch)
+    try:
+        trust_by_run[run_id] = state.trust(ctx.info(run_id))
+    except BrokenRun as error:
+        st.error(f"Run **{run_id}** was not used: its predictions cannot be read ({error}).")
+        continue
+    # Every probability shown from here on is the run's calibrated one (raw where it has no calibration).
+    probs_by_run[run_id] = trust_by_run[run_id].calibrate(state.classify(ctx.info(run_id), batch))
     inputs_by_run[run_id] = batch
 if not probs_by_run:
     st.stop()
+best_record = max((ctx.info(run_id).record for run_id in ctx.complete), key=lambda record: record.get("test_accuracy") or 0)
+help_text = what_would_help(best_record.get("test_accuracy"),
+                            any(has_imagenet_weights(ctx.info(run_id).record) for run_id in ctx.complete))
+
+
+def atypical_for(run_ids: list[str], image_number: int) -> list[str]:
+    """The runs for which this image falls below their typicality threshold."""
+    return [run_id for run_id in run_ids if trust_by_run[run_id].is_atypical(probs_by_run[run_id][image_number])]
 
 PER_ROW = 2  # models side by side; each shows its input next to its top-3 bars
 for image_number, (name, image, true_class) in enumerate(images):
@@ -97,19 +115,39 @@ for image_number, (name, image, true_class) in enumerate(images):
             records = {run_id: ctx.info(run_id).record for run_id in run_ids}
             verdict = consensus(answers, records, CLASSES)
             st.markdown(f"**Consensus:** {verdict.sentence}")
+            voting = [run_id for run_id in run_ids if group_of(records[run_id]) not in verdict.left_out]
+            unusual = atypical_for(voting, image_number)
+            if voting and len(unusual) * 2 >= len(voting):
+                st.warning(f"{ATYPICAL_WARNING} ({len(unusual)} of the {len(voting)} voting models find it so.) "
+                           f"{TEN_CLASSES_HINT}", icon=":material/help:")
+            if not verdict.votes.empty:
+                st.dataframe(verdict.votes, hide_index=True, width="stretch", column_config={
+                    "test accuracy": st.column_config.NumberColumn(format="percent"),
+                    "weight": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+                    "probability": st.column_config.NumberColumn("its probability", format="percent")})
+            st.caption(VOTE_RULE + " Probabilities are each run's calibrated ones.")
             table = answers_table(answers, CLASSES)
-            # Every model is shown; those at chance are marked and did not vote.
+            # Every model is shown; those that did not vote are marked with the reason.
             table["vote"] = [f"left out: {verdict.left_out[group_of(records[run_id])]}"
                              if group_of(records[run_id]) in verdict.left_out else f"in group {group_of(records[run_id])}"
                              for run_id in table["run"]]
-            st.dataframe(table, hide_index=True, width="stretch",
-                         column_config={"probability": st.column_config.NumberColumn(format="percent"),
-                                        "vote": st.column_config.TextColumn(width="large")})
-            st.caption("One vote per replicate group (its runs' mean probabilities), from models whose test accuracy "
-                       "is clearly above chance (its 95% interval excludes 10%).")
+            table["typical?"] = ["unlike CIFAR-10" if atypical_for([run_id], image_number) else "yes"
+                                 for run_id in table["run"]]
+            with st.expander(f"Each model's answer ({len(table)})"):
+                st.dataframe(table, hide_index=True, width="stretch",
+                             column_config={"probability": st.column_config.NumberColumn(format="percent"),
+                                            "vote": st.column_config.TextColumn(width="large")})
         else:
-            answer, probability = top_k(probs_by_run[run_ids[0]][image_number], k=1)[0]
-            st.markdown(f"**{run_ids[0]}** answers **{answer}** ({probability:.0%}).")
+            run_id = run_ids[0]
+            answer, probability = top_k(probs_by_run[run_id][image_number], k=1)[0]
+            trust = trust_by_run[run_id]
+            st.markdown(f"**{run_id}** answers **{answer}** ({probability:.0%}"
+                        f"{', calibrated' if trust.calibrated else ', not calibrated'}).")
+            if atypical_for([run_id], image_number):
+                st.warning(f"{ATYPICAL_WARNING} {TEN_CLASSES_HINT}", icon=":material/help:")
+            st.caption(f"{trust.calibration_note()} {trust.typicality_note()}")
+        if help_text and true_class is None:
+            st.info(help_text, icon=":material/lightbulb:")
         st.caption("Below, each model's input is shown enlarged: the photo is cropped to a square and shrunk to "
                    "32×32 pixels like CIFAR-10, which is why small or off-centre objects get lost.")
     for start in range(0, len(run_ids), PER_ROW):
@@ -127,6 +165,9 @@ for image_number, (name, image, true_class) in enumerate(images):
                                      color=ctx.colors.get(run_id, "#1f77b4")),
                         width="stretch", key=f"top3_{image_number}_{run_id}",
                     )
+                    trust = trust_by_run[run_id]
+                    st.caption(f"Calibrated (temperature {trust.temperature:.2f}): ECE {trust.ece_after:.1%} on the test "
+                               "images" if trust.calibrated else "Raw probabilities: this run has no calibration.")
     if st.toggle("Show where each model looked (Grad-CAM)", key=f"gradcam_{image_number}",
                  help="Heatmap of the image regions that pushed each model towards its answer."):
         from dashboard.comparison_widgets import gradcam_panel

@@ -14,7 +14,8 @@ ctx = state.context()
 st.title("Misclassified test images")
 info = state.require_focus_complete(ctx)
 try:
-    y_true, probs = state.predictions(info)
+    # Calibrated, so "most confident" orders by how often such an answer is right.
+    y_true, probs = state.calibrated_predictions(info)
 except BrokenRun as error:
     st.error(f"This run's predictions cannot be read: {error}. Pick another focus run.")
     st.stop()
@@ -34,7 +35,7 @@ if order == "least confident first":
     wrong = wrong.iloc[::-1].reset_index(drop=True)
 total_wrong = int((probs.argmax(axis=1) != y_true).sum())
 st.caption(f"Run **{info.run_id}** got {total_wrong:,} of {len(y_true):,} test images wrong; "
-           f"{len(wrong):,} match the filters. Confidence = the probability the model gave its (wrong) answer.")
+           f"{len(wrong):,} match the filters. Confidence = the (calibrated) probability the model gave its wrong answer.")
 if wrong.empty:
     st.success("No misclassified images match these filters.")
     st.stop()
