@@ -15,20 +15,18 @@ Run alone: ``.venv/bin/pytest tests/test_browser_access.py``.
 
 from __future__ import annotations
 
-import io
 import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from dashboard.launch import REPO_ROOT
 from runstore import list_runs
-from tests.browser_pages import CHART, MAIN, PAGE_TIMEOUT_MS, SCREENSHOTS, assert_no_error_shown, main_text
+from tests.browser_pages import MAIN, PAGE_TIMEOUT_MS, SCREENSHOTS, assert_no_error_shown, main_text
 from tests.factories import make_run, synthetic_test_set, tiny_model, write_cifar_test_folder
-from tests.served_folders import PAGE_CONTENT, SIDEBAR, command_server, fingerprint, navigation_text, open_page
+from tests.served_folders import (PAGE_CONTENT, SIDEBAR, assert_classify_answers, command_server, fingerprint,
+                                  navigation_text, open_page)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,12 +55,6 @@ def settings(cifar: Path, **more: str) -> dict[str, str]:
     """The servers' environment: the test set, no warm-up (nothing here needs it), and ``more``."""
     return {"CIFAR10_DIR": str(cifar), "DASHBOARD_WARMUP": "0", "LAB_READ_ONLY": "", "LAB_ADMIN_TOKEN": "",
             "LAB_LISTEN_ADDRESS": "", **more}
-
-
-def png_bytes() -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((40, 40, 3), (30, 90, 200), dtype=np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def assert_add_model_refused(page, base_url: str, words: str) -> None:
@@ -98,13 +90,7 @@ def test_a_read_only_server_writes_nothing_and_still_classifies(runs, page):
         page.screenshot(path=str(SCREENSHOTS / "read-only-add-model.png"), full_page=True)
         assert_latency_not_measurable(page, base_url)
 
-        open_page(page, base_url, "classify")
-        page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(
-            [{"name": "blue.png", "mimeType": "image/png", "buffer": png_bytes()}])
-        page.wait_for_selector(CHART, timeout=PAGE_TIMEOUT_MS)
-        assert "blue.png" in main_text(page)
-        assert_no_error_shown(page)
-        page.screenshot(path=str(SCREENSHOTS / "read-only-classify.png"), full_page=True)
+        assert_classify_answers(page, base_url, "read-only-classify.png")
     assert fingerprint(artifacts) == before
 
 
