@@ -5,6 +5,7 @@
     cifar-lab report --out report.html            # = python -m analysis report ...
     cifar-lab serve --workers 1                   # = python -m dashboard.serve ...
     cifar-lab demo                                # = python -m lab_demo ...
+    cifar-lab publish --out space/                # = python -m dashboard publish ...
 
 Each subcommand hands the rest of the command line to the module that owns it,
 which parses it (``cifar-lab run --help`` is ``python -m training run --help``),
@@ -50,6 +51,12 @@ def _demo(arguments: list[str]) -> int:
     return main(arguments, prog=f"{PROG} demo")
 
 
+def _publish(arguments: list[str]) -> int:
+    from dashboard.publish import main
+
+    return main(arguments, prog=f"{PROG} publish")
+
+
 # name: (one line of help, what it is today, the function that runs it with the remaining arguments)
 COMMANDS: dict[str, tuple[str, str, Callable[[list[str]], int]]] = {
     "run": ("train one model", "python -m training run", _training("run")),
@@ -62,6 +69,7 @@ COMMANDS: dict[str, tuple[str, str, Callable[[list[str]], int]]] = {
     "report": ("write the self-contained HTML report of the runs", "python -m analysis report", _report),
     "serve": ("serve the dashboard", "python -m dashboard.serve", _serve),
     "demo": ("serve the dashboard and train a suite behind it", "python -m lab_demo", _demo),
+    "publish": ("write a read-only Hugging Face Space of chosen runs", "python -m dashboard publish", _publish),
 }
 
 

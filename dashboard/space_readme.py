@@ -34,7 +34,9 @@ def models_table(runs) -> list[str]:
              "| --- | --- | --- | --- | --- | --- |"]
     for info in runs:
         record = info.record or {}
-        counts = (record.get("data") or {}).get("counts") or {}
+        data = record.get("data") or {}
+        # Runs record their image counts as data.counts (the trainer) or data.train_images/test_images (older runs).
+        counts = {"train": data.get("train_images", "?"), "test": data.get("test_images", "?"), **(data.get("counts") or {})}
         accuracy = record.get("test_accuracy")
         shown = f"{accuracy:.1%}" if isinstance(accuracy, (int, float)) else "?"
         lines.append(f"| {info.run_id} | {record.get('model', '?')} | {shown} | {counts.get('train', '?')} | "

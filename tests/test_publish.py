@@ -159,3 +159,34 @@ def test_the_space_runs_in_a_fresh_environment_made_from_its_own_requirements(sp
     print(f"pip install -r requirements.txt: {time.monotonic() - started:.0f} s")
     healthy, overview = walk_the_space(space, python, page, tmp_path / "space.log")
     print(f"space: healthy after {healthy:.1f} s, Overview drawn after {overview:.1f} s (a fresh environment)")
+
+
+def test_the_spaces_readme_states_the_suites_findings_in_the_pages_words(tmp_path):
+    from runstore.suite_record import write_suite_record
+    from tests.analysis_fixtures import read_suite_findings
+    from tests.test_analysis_suite_findings import make_group
+
+    artifacts = tmp_path / "artifacts"
+    make_group(artifacts, "b1", 0.35, suite="demo")
+    make_group(artifacts, "b3", 0.75, suite="demo")
+    make_group(artifacts, "elsewhere", 0.5, seeds=(4,))
+    write_suite_record(artifacts, "demo", "The demo suite.", [
+        {"title": "Does a third block help?", "factor": "blocks", "groups": ["b1", "b3"]}])
+    publish(tmp_path / "space", artifacts, suite="demo")
+    published = tmp_path / "space" / "artifacts"
+    assert sorted(path.name for path in (published / "runs").iterdir()) == [f"b{blocks}-s{seed}" for blocks in (1, 3)
+                                                                            for seed in (1, 2, 3)]
+    assert [path.name for path in (published / "suites").iterdir()] == ["demo.json"]
+    (suite,), _ = read_suite_findings(published)
+    readme = (tmp_path / "space" / "README.md").read_text()
+    assert "## Findings" in readme and suite.findings[0].sentence in readme
+
+
+def test_cifar_lab_publish_is_the_same_command(lab, tmp_path, capsys):
+    from cifar_lab import main as cifar_lab
+
+    assert cifar_lab(["publish", "--out", str(tmp_path / "space"), "--artifacts-dir", str(lab), "--runs", "nope"]) == 1
+    assert "No run named nope" in capsys.readouterr().err
+    assert cifar_lab(["publish", "--out", str(tmp_path / "space"), "--artifacts-dir", str(lab)]) == 0
+    assert "Total" in capsys.readouterr().out and (tmp_path / "space" / "Dockerfile").is_file()
+
