@@ -6,7 +6,7 @@ Three servers over fixture runs (docs/security.md, "Read-only mode and the admin
   uploader; Compare offers no latency measurement; Classify still answers an upload;
   the sidebar says read-only; after every page, the artifacts folder is byte-identical.
 - ``--address 0.0.0.0`` without ``LAB_ADMIN_TOKEN``: Add a model says it is off and how
-  to turn it on, shows no uploader, and nothing is written.
+  to turn it on, shows no uploader, and nothing is written; also with 2 processes behind nginx.
 - ``--address 0.0.0.0`` with ``LAB_ADMIN_TOKEN``: a wrong token unlocks nothing; the right
   one, entered in the sidebar, unlocks Add a model, and an upload is imported as a run.
 
@@ -104,6 +104,21 @@ def test_a_public_server_without_a_token_refuses_writes_and_says_how_to_allow_th
         assert_add_model_refused(page, base_url, "no admin token is set")
         assert "LAB_ADMIN_TOKEN" in main_text(page)
         assert_latency_not_measurable(page, base_url)
+    assert fingerprint(artifacts) == before
+
+
+def test_make_serve_address_0000_behind_nginx_refuses_writes_without_a_token(runs, page):
+    """The issue's own case: several Streamlit processes behind nginx on 0.0.0.0 (they listen on loopback)."""
+    from dashboard.serve import find_nginx
+
+    if find_nginx() is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    artifacts, cifar, root = runs
+    before = fingerprint(artifacts)
+    with command_server([sys.executable, "-m", "dashboard.serve", "--workers", "2", "--port", "{port}", "--address",
+                         "0.0.0.0", "--artifacts-dir", str(artifacts), "--runtime-dir", str(root / "nginx")],
+                        REPO_ROOT, root / "nginx.log", settings(cifar)) as base_url:
+        assert_add_model_refused(page, base_url, "no admin token is set")
     assert fingerprint(artifacts) == before
 
 
