@@ -115,9 +115,7 @@ def consensus(probs_by_run: Mapping[str, np.ndarray], records: Mapping[str, Mapp
             left_out[group] = (f"{accuracy:.1%} test accuracy, more than {VOTE_MARGIN * 100:.0f} points below the "
                                f"best group's {best:.1%}")
     voters = {group: members for group, members in eligible.items() if group not in left_out}
-    left_text = ""
-    if left_out:
-        left_text = f"; {len(left_out)} left out ({'; '.join(f'{group}: {why}' for group, why in left_out.items())})"
+    left_text = _left_out_text(left_out, len(left_out) - len(accuracies) + len(voters), best)
     if not voters:
         return Consensus(None, None, 0, pd.DataFrame(columns=VOTE_COLUMNS), left_out,
                          f"No consensus: no model is clearly above chance{left_text}.")
@@ -140,3 +138,18 @@ def consensus(probs_by_run: Mapping[str, np.ndarray], records: Mapping[str, Mapp
 
 
 VOTE_COLUMNS = ["group", "runs", "test accuracy", "weight", "answer", "probability"]
+
+
+def _left_out_text(left_out: Mapping[str, str], at_chance_count: int, best: float | None) -> str:
+    """"; N left out (...)": each group with its reason when there are a few, else counts by reason."""
+    if not left_out:
+        return ""
+    if len(left_out) <= 3:
+        return f"; {len(left_out)} left out ({'; '.join(f'{group}: {why}' for group, why in left_out.items())})"
+    reasons = []
+    if at_chance_count:
+        reasons.append(f"{at_chance_count} at chance")
+    if len(left_out) > at_chance_count:
+        reasons.append(f"{len(left_out) - at_chance_count} more than {VOTE_MARGIN * 100:.0f} points below the best "
+                       f"group's {best:.1%}")
+    return f"; {len(left_out)} groups left out ({', '.join(reasons)}: see each model's answer)"

@@ -22,9 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.answers import consensus  # noqa: E402
+from analysis.answers import at_chance, consensus  # noqa: E402
 from analysis.trust import FLAG_SHARE, run_trust  # noqa: E402
-from bench.common import header, machine_description  # noqa: E402
+from bench.common import header  # noqa: E402
 from runstore import CLASS_NAMES, list_runs, read_predictions, read_validation_predictions, resolve_artifacts_dir  # noqa: E402
 from runstore.preprocessing import run_preprocessing  # noqa: E402
 from runstore.status import STATUS_COMPLETE  # noqa: E402
@@ -63,10 +63,9 @@ def main(argv=None) -> int:
         print(f"No finished run in {artifacts}: train some first (python -m training suite demo).")
         return 2
     header(f"Honest answers: {len(runs)} finished runs in {artifacts}")
-    print(machine_description())
     uploads = {name: decode_image(content) for name, content in photo_uploads().items()}
     answers: dict[str, dict[str, np.ndarray]] = {name: {} for name in uploads}
-    print(f"\n{'run':34} {'test acc':>8} {'T':>6} {'ECE raw':>8} {'ECE cal':>8} {'flagged':>8}  photos (answer, calibrated %, ! = warned)")
+    print(f"\n{'run':34} {'test acc':>8} {'T':>6} {'ECE raw':>8} {'ECE cal':>8} {'thresh':>6} {'flagged':>8}  photos (answer, calibrated %, ! = warned)")
     over, photo_flags = [], 0
     for info in runs:
         trust = run_trust(test=read_predictions(info.path), validation=read_validation_predictions(info.path))
@@ -77,15 +76,18 @@ def main(argv=None) -> int:
         cells = []
         for (name, row) in zip(uploads, probs):
             answers[name][info.run_id] = row
-            warned = trust.is_atypical(row)
+            warned = trust.is_atypical(row) and not at_chance(info.record)
             photo_flags += warned
             cells.append(f"{name}:{CLASS_NAMES[int(row.argmax())]} {row.max():.0%}{'!' if warned else ''}")
-        if trust.test_flag_rate > FLAG_SHARE:
+        chance = at_chance(info.record)
+        # A model at chance answers everything alike: Classify says so instead of judging typicality.
+        if trust.test_flag_rate > FLAG_SHARE and not chance:
             over.append(info.run_id)
         temperature = f"{trust.temperature:.2f}" if trust.calibrated else "raw"
         ece_after = f"{trust.ece_after:.3f}" if trust.calibrated else "-"
         print(f"{info.run_id:34} {info.record['test_accuracy']:8.1%} {temperature:>6} {trust.ece_before:8.3f} "
-              f"{ece_after:>8} {trust.test_flag_rate:8.1%}  {'; '.join(cells)}")
+              f"{ece_after:>8} {trust.threshold:6.1%} {trust.test_flag_rate:8.1%}{' (at chance)' if chance else ''}  "
+              f"{'; '.join(cells)}")
     records = {info.run_id: info.record for info in runs}
     print("\nConsensus (Classify's weighted vote):")
     for name, by_run in answers.items():
@@ -94,7 +96,8 @@ def main(argv=None) -> int:
         print(f"  {name} ({truth}): {verdict.answer} ({(verdict.probability or 0):.0%}), voters: "
               + ", ".join(f"{row.group} {row.weight:.0%}" for row in verdict.votes.itertuples()))
     total = len(runs) * len(uploads)
-    print(f"\nTest-set false alarms above {FLAG_SHARE:.0%}: {', '.join(over) if over else 'none'} ({len(runs)} runs).")
+    print(f"\nTest-set false alarms above {FLAG_SHARE:.0%} among runs above chance: {', '.join(over) if over else 'none'} "
+          f"({len(runs)} runs).")
     print(f"Warning on the {len(uploads)} photos: {photo_flags} of {total} answers ({photo_flags / total:.0%}).")
     return 1 if over else 0
 

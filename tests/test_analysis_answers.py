@@ -52,6 +52,9 @@ def test_a_strong_model_outvotes_several_weak_ones_that_disagree():
     assert result.answer == "cat"
     assert result.votes["group"].tolist() == ["fast"]
     assert all("more than 15 points below the best group's 78.0%" in result.left_out[f"weak{i}"] for i in range(5))
+    # Many left out: the sentence counts them by reason; each group's reason stays in left_out.
+    assert result.sentence.endswith("; 5 groups left out (5 more than 15 points below the best group's 78.0%: "
+                                    "see each model's answer).")
     # A group just within the margin votes, with its smaller weight: still outvoted when it disagrees.
     records["close"] = record("close", 0.64)
     probs["close"] = answer(6, 0.5)

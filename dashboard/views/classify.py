@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from analysis.answers import VOTE_RULE, answers_table, consensus
+from analysis.answers import VOTE_RULE, answers_table, chance_check, consensus
 from analysis.findings import has_imagenet_weights
 from analysis.figures import top_k_figure
 from analysis.images import to_display_uint8, upscale_nearest
@@ -131,7 +131,8 @@ for image_number, (name, image, true_class) in enumerate(images):
             table["vote"] = [f"left out: {verdict.left_out[group_of(records[run_id])]}"
                              if group_of(records[run_id]) in verdict.left_out else f"in group {group_of(records[run_id])}"
                              for run_id in table["run"]]
-            table["typical?"] = ["unlike CIFAR-10" if atypical_for([run_id], image_number) else "yes"
+            table["typical?"] = ["(model at chance)" if chance_check([records[run_id]])
+                                 else "unlike CIFAR-10" if atypical_for([run_id], image_number) else "yes"
                                  for run_id in table["run"]]
             with st.expander(f"Each model's answer ({len(table)})"):
                 st.dataframe(table, hide_index=True, width="stretch",
@@ -143,7 +144,12 @@ for image_number, (name, image, true_class) in enumerate(images):
             trust = trust_by_run[run_id]
             st.markdown(f"**{run_id}** answers **{answer}** ({probability:.0%}"
                         f"{', calibrated' if trust.calibrated else ', not calibrated'}).")
-            if atypical_for([run_id], image_number):
+            chance_reason = chance_check([ctx.info(run_id).record])
+            if chance_reason:
+                # Its answers are alike for every image: typicality means nothing for it.
+                st.warning(f"This model did not learn ({chance_reason}): its answer is a guess. Choose another model.",
+                           icon=":material/block:")
+            elif atypical_for([run_id], image_number):
                 st.warning(f"{ATYPICAL_WARNING} {TEN_CLASSES_HINT}", icon=":material/help:")
             st.caption(f"{trust.calibration_note()} {trust.typicality_note()}")
         if help_text and true_class is None:
