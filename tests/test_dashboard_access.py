@@ -89,9 +89,9 @@ def test_the_launcher_tells_every_streamlit_process_where_visitors_reach_it():
 
 def test_read_only_is_an_option_of_serve_make_serve_and_the_demo():
     assert parse_arguments(["--read-only"]).read_only and not parse_arguments([]).read_only
-    made = subprocess.run(["make", "-n", "serve", "READ_ONLY=1"], cwd=REPO_ROOT, capture_output=True, text=True)
+    made = subprocess.run(["make", "--no-print-directory", "-n", "serve", "READ_ONLY=1"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert "--read-only" in made.stdout.splitlines()[-1]
-    made = subprocess.run(["make", "-n", "serve", "READ_ONLY=0"], cwd=REPO_ROOT, capture_output=True, text=True)
+    made = subprocess.run(["make", "--no-print-directory", "-n", "serve", "READ_ONLY=0"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert "--read-only" not in made.stdout.splitlines()[-1]
     demo = subprocess.run([str(REPO_ROOT / ".venv/bin/python"), "-m", "lab_demo", "--help"], cwd=REPO_ROOT,
                           capture_output=True, text=True)
