@@ -242,7 +242,9 @@ def show_confusion_difference() -> None:
 
 def show_disagreements() -> None:
     """The test images where A and B answer differently, filterable, with Grad-CAM."""
-    frame = disagreements(y_true, probs_a, probs_b)
+    # Calibrated, so "most confident first" orders by how often such an answer is right (answers do not change).
+    frame = disagreements(y_true, state.trust(ctx.info(run_a)).calibrate(probs_a),
+                          state.trust(ctx.info(run_b)).calibrate(probs_b))
     counts = frame["who_was_right"].value_counts()
     st.markdown(f"A and B give different answers on **{len(frame):,}** test images: A right on "
                 f"**{counts.get('A', 0):,}**, B right on **{counts.get('B', 0):,}**, neither on "
@@ -255,7 +257,7 @@ def show_disagreements() -> None:
     page = page_bounds(len(shown), PAGE_SIZE, filters[2].number_input(
         "Page", min_value=1, value=1, step=1, key="disagree_page"))
     st.caption(f"{len(shown):,} image(s) match; page {page.number} of {page.count}, most confident answers first. "
-               "Under each image: the true class, then A's and B's answers with their confidence.")
+               "Under each image: the true class, then A's and B's answers with their (calibrated) confidence.")
     images = widgets.test_images_for(y_true)
     rows = shown.iloc[page.start:page.stop]
     if images is not None and len(rows):
